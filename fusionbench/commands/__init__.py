@@ -1,0 +1,1 @@
+"""Sub-commands of the ``fusionbench`` CLI, one module each (discovered by :mod:`fusionbench.cli`)."""

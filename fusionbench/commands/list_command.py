@@ -1,0 +1,58 @@
+"""``fusionbench list algorithms|metrics|datasets``: what is registered, with its metadata."""
+from __future__ import annotations
+
+import argparse
+
+NAME = "list"
+HELP = "list registered algorithms, metrics or datasets"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", choices=("algorithms", "metrics", "datasets"), help="what to list")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    listers = {"algorithms": _algorithm_rows, "metrics": _metric_rows, "datasets": _dataset_rows}
+    header, rows = listers[arguments.what]()
+    print(format_table(header, rows))
+    return 0
+
+
+def _algorithm_rows():
+    from ..registry import ALGORITHMS
+
+    rows = [(spec.name, ",".join(spec.families), _input_range(spec.min_inputs, spec.max_inputs), spec.colour,
+             spec.origin, spec.summary) for spec in ALGORITHMS.specs()]
+    return ("name", "families", "inputs", "colour", "origin", "summary"), rows
+
+
+def _metric_rows():
+    from ..registry import METRICS
+
+    rows = [(spec.name, "higher" if spec.higher_is_better else "lower", _sources_text(spec.sources), spec.colour,
+             spec.version, spec.origin, spec.variant) for spec in METRICS.specs()]
+    return ("name", "better", "sources", "colour", "version", "origin", "variant"), rows
+
+
+def _dataset_rows():
+    from ..datasets import get_dataset, list_datasets
+
+    rows = [(dataset.name, dataset.family, str(len(dataset.items)), dataset.title)
+            for dataset in map(get_dataset, list_datasets())]
+    return ("name", "family", "items", "title"), rows
+
+
+def _input_range(minimum: int, maximum: int | None) -> str:
+    return f"{minimum}+" if maximum is None else (str(minimum) if minimum == maximum else f"{minimum}-{maximum}")
+
+
+def _sources_text(sources: int | None) -> str:
+    return {0: "fused only", None: "N>=1"}.get(sources, str(sources))
+
+
+def format_table(header, rows) -> str:
+    """Plain aligned text table (last column left unpadded)."""
+    table = [tuple(header)] + [tuple(str(cell) for cell in row) for row in rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header) - 1)]
+    lines = ["  ".join([cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]) for row in table]
+    return "\n".join(line.rstrip() for line in lines)

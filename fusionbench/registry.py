@@ -1,0 +1,313 @@
+"""Registries of fusion algorithms and metrics, in the style of timm's model registry.
+
+Built-in algorithms and metrics register exactly as plugins do, with a decorator::
+
+    @fusionbench.register_algorithm("my-fusion", families=("multi-focus",), max_inputs=2)
+    def my_fusion(images: list[np.ndarray]) -> np.ndarray: ...
+
+    @fusionbench.register_metric("MY-METRIC", higher_is_better=True, sources=2)
+    def my_metric(fused: np.ndarray, sources: list[np.ndarray]) -> float: ...
+
+Third-party packages add entry points in the groups ``fusionbench.algorithms`` and
+``fusionbench.metrics`` (the value names a module whose import registers; it is loaded lazily
+on the first lookup); ``load_plugin("module.path")`` imports a module for one run.
+Unknown names raise :class:`UnknownNameError` with a "did you mean" suggestion.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import AlgorithmError, ConfigError, FusionBenchError, UnknownNameError
+from .families import FAMILIES
+from .image_io import check_sources, rgb_to_grey, to_colour
+
+ALGORITHM_ENTRY_POINTS = "fusionbench.algorithms"
+METRIC_ENTRY_POINTS = "fusionbench.metrics"
+_BUILTIN_MODULES = ("fusionbench.metrics", "fusionbench.baselines", "fusionbench.models")
+
+#: Colour policies: what the registered callable receives.
+COLOUR_POLICIES = ("any", "grey", "colour")
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """What the harness needs to know about a fusion algorithm.
+
+    ``factory`` is a function ``fuse(images, **options) -> image`` or a class whose instances
+    (built with ``**options``) have a ``fuse(images)`` method. ``colour`` says what it receives:
+    ``"any"`` (sources as decoded), ``"grey"`` (MATLAB-rounded grey) or ``"colour"`` (grey
+    repeated to RGB). ``needs_family`` algorithms also receive ``family=...``.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    families: tuple[str, ...] = FAMILIES
+    min_inputs: int = 2
+    max_inputs: int | None = None
+    colour: str = "any"
+    needs_family: bool = False
+    version: str = "1"
+    citation: str = ""
+    summary: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+    origin: str = "builtin"
+
+    def suits(self, family: str, input_count: int) -> bool:
+        """True when the algorithm handles this family and number of sources."""
+        within = input_count >= self.min_inputs and (self.max_inputs is None or input_count <= self.max_inputs)
+        return family in self.families and within
+
+    def create(self, **options: Any) -> "FusionAlgorithm":
+        """An instance ready to fuse, with ``options`` overriding the registered defaults."""
+        return FusionAlgorithm(self, {**self.defaults, **options})
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What the harness needs to know about a fusion quality metric.
+
+    ``function(fused, sources) -> float``. ``sources`` is the number of source images the metric
+    compares the fused image with: 0 (fused image only, e.g. SF), 2 (two-source metrics, to
+    which evaluation protocols apply) or ``None`` (any number >= 1, e.g. MEF-SSIM).
+    ``colour`` is what the function receives: ``"grey"`` (MATLAB ``rgb2gray``, rounded, as
+    float64 in 0..255), ``"colour"`` or ``"any"`` (uint8 as decoded).
+    """
+
+    name: str
+    function: Callable[..., float]
+    higher_is_better: bool = True
+    sources: int | None = 2
+    colour: str = "grey"
+    version: str = "1"
+    citation: str = ""
+    variant: str = ""
+    origin: str = "builtin"
+
+
+class FusionAlgorithm:
+    """A configured algorithm: validates inputs, applies the colour policy, checks the output."""
+
+    def __init__(self, spec: AlgorithmSpec, options: dict[str, Any]):
+        self.spec = spec
+        self.options = options
+        if inspect.isclass(spec.factory):
+            try:
+                self._instance = spec.factory(**options)
+            except TypeError as error:
+                raise ConfigError(f"algorithm {spec.name!r}: bad options {options} ({error})") from None
+            self._call = self._instance.fuse
+            self._options_for_call: dict[str, Any] = {}
+        else:
+            self._instance = None
+            self._call = spec.factory
+            self._options_for_call = options
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that decides the output: name, version, options, checkpoint hash if any."""
+        identity = {"name": self.spec.name, "version": self.spec.version, "options": self.options}
+        extra = getattr(self._instance, "identity", None)
+        if callable(extra):
+            identity["instance"] = extra()
+        return identity
+
+    def fuse(self, images: Sequence[np.ndarray], family: str | None = None) -> np.ndarray:
+        """Fuse uint8 sources of equal size into one uint8 image of the same size."""
+        spec = self.spec
+        check_sources(images, minimum=spec.min_inputs)
+        if spec.max_inputs is not None and len(images) > spec.max_inputs:
+            raise AlgorithmError(f"{spec.name} fuses at most {spec.max_inputs} sources, got {len(images)}")
+        prepared = [_apply_colour_policy(image, spec.colour) for image in images]
+        keywords = dict(self._options_for_call)
+        if spec.needs_family:
+            keywords["family"] = family
+        fused = self._call(prepared, **keywords)
+        return check_fused_output(spec.name, fused, prepared[0])
+
+
+def _apply_colour_policy(image: np.ndarray, policy: str) -> np.ndarray:
+    if policy == "grey":
+        return rgb_to_grey(image)
+    if policy == "colour":
+        return to_colour(image)
+    return image
+
+
+def check_fused_output(name: str, fused: Any, reference: np.ndarray) -> np.ndarray:
+    """Refuse an algorithm's output unless it is a finite uint8 image the size of its sources."""
+    if not isinstance(fused, np.ndarray):
+        raise AlgorithmError(f"{name} returned {type(fused).__name__}, expected a numpy array")
+    if fused.ndim == 3 and fused.shape[2] == 1:
+        fused = fused[:, :, 0]
+    if fused.shape[:2] != reference.shape[:2] or fused.ndim not in (2, 3) or (
+            fused.ndim == 3 and fused.shape[2] != 3):
+        raise AlgorithmError(f"{name} returned shape {fused.shape}, expected {reference.shape[:2]} "
+                             f"(grey) or {reference.shape[:2] + (3,)} (RGB)")
+    if fused.dtype != np.uint8:
+        if np.issubdtype(fused.dtype, np.floating) and not np.all(np.isfinite(fused)):
+            raise AlgorithmError(f"{name} returned NaN or infinite values")
+        raise AlgorithmError(f"{name} returned dtype {fused.dtype}, expected uint8")
+    return fused
+
+
+class Registry:
+    """Name -> spec, with lazy loading of built-ins and entry points."""
+
+    def __init__(self, kind: str, entry_point_group: str):
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self._specs: dict[str, Any] = {}
+        self._loaded = False
+
+    def add(self, spec: Any) -> None:
+        existing = self._specs.get(spec.name)
+        if existing is not None and existing.origin != spec.origin:
+            raise ConfigError(f"{self.kind} {spec.name!r} is registered twice "
+                              f"({existing.origin} and {spec.origin})")
+        self._specs[spec.name] = spec
+
+    def remove(self, name: str) -> None:
+        self._specs.pop(name, None)
+
+    def get(self, name: str) -> Any:
+        self.load()
+        if name in self._specs:
+            return self._specs[name]
+        folded = {key.lower(): key for key in self._specs}
+        if name.lower() in folded:
+            return self._specs[folded[name.lower()]]
+        raise UnknownNameError(unknown_name_message(self.kind, name, self._specs))
+
+    def names(self) -> list[str]:
+        self.load()
+        return sorted(self._specs)
+
+    def specs(self) -> list[Any]:
+        return [self._specs[name] for name in self.names()]
+
+    def load(self) -> None:
+        """Import the built-in modules and every installed entry point, once."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(module)
+        for entry_point in metadata.entry_points(group=self.entry_point_group):
+            try:
+                loaded = entry_point.load()
+            except Exception as error:  # a broken plugin must not break the tool
+                raise FusionBenchError(f"plugin entry point {entry_point.name!r} "
+                                       f"({entry_point.value}) failed to load: {error}") from None
+            _register_loaded_object(loaded, entry_point, self)
+
+
+def _register_loaded_object(loaded: Any, entry_point: Any, registry: Registry) -> None:
+    """An entry point may name a module (registering on import) or a spec/callable to register."""
+    if isinstance(loaded, (AlgorithmSpec, MetricSpec)):
+        registry.add(loaded)
+
+
+def unknown_name_message(kind: str, name: str, known: Sequence[str]) -> str:
+    """'unknown metric 'VIF'; did you mean 'VIFF'?' style message."""
+    candidates = list(known)
+    lower = {candidate.lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.5)
+    suggestion = ", ".join(repr(lower[match]) for match in close)
+    if suggestion:
+        return f"unknown {kind} {name!r}; did you mean {suggestion}?"
+    return f"unknown {kind} {name!r}; known: {', '.join(sorted(candidates)) or 'none'}"
+
+
+ALGORITHMS = Registry("algorithm", ALGORITHM_ENTRY_POINTS)
+METRICS = Registry("metric", METRIC_ENTRY_POINTS)
+
+
+def _origin_of(obj: Any) -> str:
+    module = getattr(obj, "__module__", "") or ""
+    return "builtin" if module.startswith("fusionbench.") else module
+
+
+def register_algorithm(name: str, *, families: Sequence[str] = FAMILIES, min_inputs: int = 2,
+                       max_inputs: int | None = None, colour: str = "any", needs_family: bool = False,
+                       version: str = "1", citation: str = "", summary: str = "",
+                       defaults: dict[str, Any] | None = None) -> Callable:
+    """Decorator registering a fusion function or class under ``name`` (see module docstring)."""
+    if colour not in COLOUR_POLICIES:
+        raise ConfigError(f"colour policy {colour!r} is not one of {COLOUR_POLICIES}")
+    unknown = [family for family in families if family not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"algorithm {name!r}: unknown families {unknown}; valid: {FAMILIES}")
+
+    def decorator(factory: Callable) -> Callable:
+        summary_text = summary or (inspect.getdoc(factory) or "").split("\n")[0]
+        ALGORITHMS.add(AlgorithmSpec(
+            name=name, factory=factory, families=tuple(families), min_inputs=min_inputs,
+            max_inputs=max_inputs, colour=colour, needs_family=needs_family, version=version,
+            citation=citation, summary=summary_text, defaults=dict(defaults or {}),
+            origin=_origin_of(factory)))
+        return factory
+
+    return decorator
+
+
+def register_metric(name: str, *, higher_is_better: bool = True, sources: int | None = 2,
+                    colour: str = "grey", version: str = "1", citation: str = "",
+                    variant: str = "") -> Callable:
+    """Decorator registering ``function(fused, sources) -> float`` as metric ``name``."""
+    if colour not in COLOUR_POLICIES:
+        raise ConfigError(f"colour policy {colour!r} is not one of {COLOUR_POLICIES}")
+
+    def decorator(function: Callable) -> Callable:
+        METRICS.add(MetricSpec(
+            name=name, function=function, higher_is_better=higher_is_better, sources=sources,
+            colour=colour, version=version, citation=citation,
+            variant=variant or (inspect.getdoc(function) or "").split("\n")[0],
+            origin=_origin_of(function)))
+        return function
+
+    return decorator
+
+
+def get_algorithm(name: str) -> AlgorithmSpec:
+    """The registered algorithm spec (raises UnknownNameError with suggestions)."""
+    return ALGORITHMS.get(name)
+
+
+def create_algorithm(name: str, **options: Any) -> FusionAlgorithm:
+    """A ready-to-use algorithm instance, like ``timm.create_model``."""
+    return ALGORITHMS.get(name).create(**options)
+
+
+def get_metric(name: str) -> MetricSpec:
+    """The registered metric spec (raises UnknownNameError with suggestions)."""
+    return METRICS.get(name)
+
+
+def list_algorithms() -> list[str]:
+    """Names of every registered algorithm, built-in and plugin."""
+    return ALGORITHMS.names()
+
+
+def list_metrics() -> list[str]:
+    """Names of every registered metric, built-in and plugin."""
+    return METRICS.names()
+
+
+def load_plugin(module_path: str) -> None:
+    """Import a module whose decorators register algorithms/metrics (``--plugin module.path``)."""
+    ALGORITHMS.load()
+    METRICS.load()
+    try:
+        importlib.import_module(module_path)
+    except ImportError as error:
+        raise FusionBenchError(f"plugin module {module_path!r} could not be imported: {error}") from None
