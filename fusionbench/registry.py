@@ -18,6 +18,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Sequence
@@ -31,6 +34,8 @@ from .image_io import check_sources, rgb_to_grey, to_colour
 ALGORITHM_ENTRY_POINTS = "fusionbench.algorithms"
 METRIC_ENTRY_POINTS = "fusionbench.metrics"
 _BUILTIN_MODULES = ("fusionbench.metrics", "fusionbench.baselines", "fusionbench.models")
+
+_LOG = logging.getLogger("fusionbench.registry")
 
 #: Colour policies: what the registered callable receives.
 COLOUR_POLICIES = ("any", "grey", "colour")
@@ -102,6 +107,11 @@ class FusionAlgorithm:
                 self._instance = spec.factory(**options)
             except TypeError as error:
                 raise ConfigError(f"algorithm {spec.name!r}: bad options {options} ({error})") from None
+            except FusionBenchError:
+                raise
+            except Exception as error:  # a plugin's constructor may fail in any way; report it as ours
+                raise AlgorithmError(f"algorithm {spec.name!r} could not be created: "
+                                     f"{type(error).__name__}: {error}") from error
             self._call = self._instance.fuse
             self._options_for_call: dict[str, Any] = {}
         else:
@@ -131,7 +141,14 @@ class FusionAlgorithm:
         keywords = dict(self._options_for_call)
         if spec.needs_family:
             keywords["family"] = family
-        fused = self._call(prepared, **keywords)
+        try:
+            fused = self._call(prepared, **keywords)
+        except FusionBenchError:
+            raise
+        except Exception as error:
+            # Any exception from the algorithm (a plugin's bug included) becomes an AlgorithmError, so
+            # that the harness records it for this item and carries on with the others.
+            raise AlgorithmError(f"{spec.name} raised {type(error).__name__}: {error}") from error
         return check_fused_output(spec.name, fused, prepared[0])
 
 
@@ -168,6 +185,8 @@ class Registry:
         self.entry_point_group = entry_point_group
         self._specs: dict[str, Any] = {}
         self._loaded = False
+        #: entry point name -> one-sentence reason, for installed plugins that failed to load.
+        self.load_errors: dict[str, str] = {}
 
     def add(self, spec: Any) -> None:
         existing = self._specs.get(spec.name)
@@ -186,7 +205,13 @@ class Registry:
         folded = {key.lower(): key for key in self._specs}
         if name.lower() in folded:
             return self._specs[folded[name.lower()]]
-        raise UnknownNameError(unknown_name_message(self.kind, name, self._specs))
+        if name in self.load_errors:  # the plugin meant to provide it is installed but broken
+            raise FusionBenchError(self.load_errors[name])
+        message = unknown_name_message(self.kind, name, self._specs)
+        if self.load_errors:
+            message += f" (also, {len(self.load_errors)} installed plugin(s) failed to load: " \
+                       f"{'; '.join(self.load_errors.values())})"
+        raise UnknownNameError(message)
 
     def names(self) -> list[str]:
         self.load()
@@ -205,10 +230,15 @@ class Registry:
         for entry_point in metadata.entry_points(group=self.entry_point_group):
             try:
                 loaded = entry_point.load()
-            except Exception as error:  # a broken plugin must not break the tool
-                raise FusionBenchError(f"plugin entry point {entry_point.name!r} "
-                                       f"({entry_point.value}) failed to load: {error}") from None
-            _register_loaded_object(loaded, entry_point, self)
+                _register_loaded_object(loaded, entry_point, self)
+            except Exception as error:
+                # A broken plugin must not break the tool: everything else stays usable
+                # (`fusionbench list` included); asking for the broken plugin's name, or a name
+                # nobody has, repeats this reason.
+                reason = (f"plugin entry point {entry_point.name!r} = {entry_point.value!r} "
+                          f"(group {self.entry_point_group}) failed to load: {type(error).__name__}: {error}")
+                self.load_errors[entry_point.name] = reason
+                _LOG.warning("warning: %s", reason)
 
 
 def _register_loaded_object(loaded: Any, entry_point: Any, registry: Registry) -> None:
@@ -304,10 +334,53 @@ def list_metrics() -> list[str]:
 
 
 def load_plugin(module_path: str) -> None:
-    """Import a module whose decorators register algorithms/metrics (``--plugin module.path``)."""
+    """Import a module whose decorators register algorithms/metrics (``--plugin module.path``).
+
+    ``module_path`` is a dotted module name, importable as usual or relative to the current
+    directory (the ``fusionbench`` console script does not put it on ``sys.path``), or the path
+    of a ``.py`` file. Built-ins and entry points load first, so that a plugin reusing a taken
+    name is refused.
+    """
     ALGORITHMS.load()
     METRICS.load()
     try:
+        if module_path.endswith(".py"):
+            _import_file(module_path)
+        else:
+            _import_module_here_too(module_path)
+    except FusionBenchError:
+        raise
+    except Exception as error:  # ImportError, SyntaxError, or whatever the module raises on import
+        raise FusionBenchError(f"plugin module {module_path!r} could not be imported: "
+                               f"{type(error).__name__}: {error}") from None
+
+
+def _import_module_here_too(module_path: str) -> None:
+    """Import ``module_path``; if its top-level package is missing, look in the current directory too."""
+    try:
         importlib.import_module(module_path)
-    except ImportError as error:
-        raise FusionBenchError(f"plugin module {module_path!r} could not be imported: {error}") from None
+    except ModuleNotFoundError as error:
+        top_level = module_path.split(".")[0]
+        here = os.getcwd()
+        if error.name != top_level or here in sys.path or "" in sys.path:
+            raise
+        sys.path.append(here)
+        importlib.import_module(module_path)
+
+
+def _import_file(file_path: str) -> None:
+    """Import a plugin given as a ``.py`` file, under a module name derived from its path."""
+    import importlib.util
+
+    path = os.path.abspath(file_path)
+    if not os.path.isfile(path):
+        raise FusionBenchError(f"plugin file {file_path!r} does not exist")
+    module_name = "fusionbench_plugin_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
