@@ -1,0 +1,89 @@
+"""Information-theoretic metrics on 256-level grey histograms: NMI (Hossny et al.), MI (Qu et al.), EN.
+
+All three use the same histogram convention: the grey image (MATLAB-rounded, levels 0..255) is
+binned at one bin per grey level (256 bins, 256 x 256 for joint histograms), probabilities are
+counts / pixel count, and 0 log 0 = 0. Entropies are in bits (log base 2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import register_metric
+
+LEVELS = 256
+
+
+def grey_levels(image: np.ndarray) -> np.ndarray:
+    """Integer grey levels 0..255 of a grey image in 0..255 (rounded, clipped), as intp."""
+    return np.clip(np.rint(image), 0, LEVELS - 1).astype(np.intp).ravel()
+
+
+def entropy_bits(counts: np.ndarray) -> float:
+    """Shannon entropy in bits of a histogram of counts (0 log 0 = 0)."""
+    probabilities = counts[counts > 0] / counts.sum()
+    return float(-np.sum(probabilities * np.log2(probabilities)))
+
+
+def information_terms(levels_x: np.ndarray, levels_y: np.ndarray) -> tuple[float, float, float]:
+    """(H(X), H(Y), MI(X;Y)) in bits from one 256x256 joint histogram built with ``np.bincount``."""
+    joint = np.bincount(levels_x * LEVELS + levels_y, minlength=LEVELS * LEVELS).reshape(LEVELS, LEVELS)
+    entropy_x = entropy_bits(joint.sum(axis=1))
+    entropy_y = entropy_bits(joint.sum(axis=0))
+    joint_entropy = entropy_bits(joint.ravel())
+    # Clamp the floating-point residue of H(X)+H(Y)-H(X,Y) for independent images at 0.
+    return entropy_x, entropy_y, max(entropy_x + entropy_y - joint_entropy, 0.0)
+
+
+@register_metric(
+    "NMI", higher_is_better=True, sources=2, colour="grey", version="1",
+    citation="M. Hossny, S. Nahavandi, D. Creighton, Comments on 'Information measure for performance "
+             "of image fusion', Electronics Letters 44 (18) (2008) 1066-1067",
+    variant="metricMI.m sw=1: 2*[MI(A,F)/(H(A)+H(F)) + MI(B,F)/(H(B)+H(F))], 256-bin histograms "
+            "of grey levels; a term with H(X)+H(F)=0 counts 0")
+def normalized_mutual_information(fused: np.ndarray, sources: list[np.ndarray]) -> float:
+    """NMI = 2 [MI(A,F) / (H(A) + H(F)) + MI(B,F) / (H(B) + H(F))].
+
+    One bin per grey level (the reference ``normalize1`` min-max rescaling only relabels the
+    levels of an integer image one-to-one and does not change the value); the log base cancels.
+    Range 0..2; NMI(A, A, A) = 2 for any non-constant A. Defined value: a term whose entropies
+    are both 0 (constant source and constant fused image; the reference divides 0 by 0) is 0.
+    """
+    fused_levels = grey_levels(fused)
+    total = 0.0
+    cache: dict[int, float] = {}
+    for source in sources:
+        key = id(source)
+        if key not in cache:
+            entropy_source, entropy_fused, mutual = information_terms(grey_levels(source), fused_levels)
+            denominator = entropy_source + entropy_fused
+            cache[key] = mutual / denominator if denominator > 0 else 0.0
+        total += cache[key]
+    return 2.0 * total
+
+
+@register_metric(
+    "MI", higher_is_better=True, sources=2, colour="grey", version="1",
+    citation="G. Qu, D. Zhang, P. Yan, Information measure for performance of image fusion, "
+             "Electronics Letters 38 (7) (2002) 313-315",
+    variant="MI = MI(A,F) + MI(B,F) in bits, 256x256 joint histograms of grey levels 0..255")
+def mutual_information(fused: np.ndarray, sources: list[np.ndarray]) -> float:
+    """MI = I(A;F) + I(B;F), each I(X;F) = H(X) + H(F) - H(X,F) in bits (log2), one bin per level.
+
+    Unnormalised, so its scale grows with the sources' entropy (0..16 bits for two sources); a
+    constant fused image or constant sources give 0.
+    """
+    fused_levels = grey_levels(fused)
+    return float(sum(information_terms(grey_levels(source), fused_levels)[2] for source in sources))
+
+
+@register_metric(
+    "EN", higher_is_better=True, sources=0, colour="grey", version="1",
+    citation="J. W. Roberts, J. A. van Aardt, F. B. Ahmed, Assessment of image fusion procedures using "
+             "entropy, image quality, and multispectral classification, J. Appl. Remote Sens. 2 (2008) 023522",
+    variant="EN = -sum p_l log2 p_l over the 256-bin histogram of the fused grey levels (bits)")
+def entropy(fused: np.ndarray, sources: list[np.ndarray]) -> float:
+    """EN = -sum_l p_l log2 p_l, p_l the fraction of pixels with grey level l (256 bins), in bits.
+
+    Range 0..8; a constant image has EN = 0.
+    """
+    return entropy_bits(np.bincount(grey_levels(fused), minlength=LEVELS))
