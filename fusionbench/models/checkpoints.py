@@ -1,0 +1,205 @@
+"""IFCNN checkpoints: the official released snapshots and the checkpoints the in-repo training writes.
+
+Two file formats are accepted by :func:`load_checkpoint`:
+
+* **official** — a bare PyTorch state dict as released in ``uzeful/IFCNN`` (``Code/snapshots/
+  IFCNN-{MAX,MEAN,SUM}.pth``); the fusion rule is not stored in the file, so it comes from the
+  caller (the algorithm name) or from the file name.
+* **fusionbench-ifcnn** (``format_version`` 1) — a dict written by :mod:`fusionbench.training` with
+  ``variant``, ``fusion_rule``, ``state_dict`` (same keys as the official files), ``iteration``,
+  ``recipe``, ``data`` and ``code_version``; optimiser state in it is ignored here.
+
+Weights that do not fit the architecture of :class:`~fusionbench.models.ifcnn_network.IFCNN`
+raise :class:`~fusionbench.errors.ConfigError` naming the missing, unexpected and mis-shaped keys.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ConfigError, DataNotFoundError, FusionBenchError
+
+CHECKPOINT_FORMAT = "fusionbench-ifcnn"
+SUPPORTED_FORMAT_VERSIONS = (1,)
+#: Where trained checkpoints are looked for besides ``<repository>/checkpoints``.
+CHECKPOINTS_ENVIRONMENT_VARIABLE = "FUSIONBENCH_CHECKPOINTS"
+FUSION_RULES = ("max", "mean", "sum")
+#: Trained variants and the algorithm name each registers as.
+TRAINED_VARIANT_NAMES = {
+    "ifcnn-max": "ifcnn-max-trained",
+    "ifcnn-mean": "ifcnn-mean-trained",
+    "ifcnn-sum": "ifcnn-sum-trained",
+    "baseline-max": "baseline-max",
+    "baseline-mean": "baseline-mean",
+}
+# BatchNorm's batch counter is not in the official files and plays no part in inference.
+_OPTIONAL_KEY_SUFFIXES = ("num_batches_tracked",)
+
+
+def check_fusion_rule(rule: str) -> str:
+    """``rule`` lower-cased if it is one of :data:`FUSION_RULES`, else a ConfigError listing them."""
+    folded = str(rule).lower()
+    if folded not in FUSION_RULES:
+        raise ConfigError(f"unknown fusion rule {rule!r}; valid: {', '.join(FUSION_RULES)}")
+    return folded
+
+
+def official_checkpoint_mirror_path(rule: str) -> str:
+    """Mirror path of the official snapshot for a fusion rule, e.g. ``ifcnn-official/snapshots/IFCNN-MAX.pth``."""
+    return f"ifcnn-official/snapshots/IFCNN-{check_fusion_rule(rule).upper()}.pth"
+
+
+def official_checkpoint_path(rule: str, *, download: bool = True) -> Path:
+    """Local, SHA-256-verified path of the official IFCNN-{MAX,MEAN,SUM} snapshot.
+
+    Searched in the data directories (``--data-dir`` / ``FUSIONBENCH_DATA``), then the cache, then
+    downloaded from the pinned upstream commit. A missing file raises DataNotFoundError saying where
+    to put it; a corrupt one ChecksumError.
+    """
+    from ..datasets.registry import upstream_files
+
+    mirror_path = official_checkpoint_mirror_path(rule)
+    remote = upstream_files().get(mirror_path)
+    if remote is None:  # the packaged file list lost the entry: a packaging bug, still say what is missing
+        raise DataNotFoundError(f"{mirror_path}: not listed in fusionbench/datasets/upstream_files.csv")
+    from ..datasets.fetching import fetch
+
+    return fetch(remote, download=download)
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> Mapping[str, Any]:
+    """The raw content of a checkpoint file, loaded on the CPU with ``weights_only=True``."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: checkpoint not found; put the file there or pass another "
+                                f"checkpoint=PATH")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for truncated/corrupt/pickled files
+        raise ConfigError(f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''}); replace the file") from None
+    if not isinstance(content, Mapping):
+        raise ConfigError(f"{path}: checkpoint holds a {type(content).__name__}, expected a state dict "
+                          f"or a {CHECKPOINT_FORMAT} dict")
+    return content
+
+
+def checkpoint_metadata(content: Mapping[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    """Format, variant and fusion rule of a loaded checkpoint (rule None when the file does not say)."""
+    if content.get("format") == CHECKPOINT_FORMAT:
+        version = content.get("format_version")
+        if version not in SUPPORTED_FORMAT_VERSIONS:
+            raise ConfigError(f"{path}: {CHECKPOINT_FORMAT} format_version {version!r} is not supported "
+                              f"(supported: {', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))})")
+        if not isinstance(content.get("state_dict"), Mapping):
+            raise ConfigError(f"{path}: {CHECKPOINT_FORMAT} checkpoint has no 'state_dict'")
+        rule = content.get("fusion_rule")
+        if rule is not None:
+            rule = check_fusion_rule(rule)
+        return {"format": CHECKPOINT_FORMAT, "format_version": version, "variant": content.get("variant"),
+                "fusion_rule": rule, "iteration": content.get("iteration"), "recipe": content.get("recipe"),
+                "data": content.get("data"), "code_version": content.get("code_version")}
+    if "format" in content and not _looks_like_state_dict(content):
+        raise ConfigError(f"{path}: unknown checkpoint format {content.get('format')!r}; "
+                          f"expected {CHECKPOINT_FORMAT!r} or an official IFCNN state dict")
+    return {"format": "official", "variant": None, "fusion_rule": _rule_from_file_name(path)}
+
+
+def _looks_like_state_dict(content: Mapping[str, Any]) -> bool:
+    import torch
+
+    return all(isinstance(value, torch.Tensor) for value in content.values())
+
+
+def _rule_from_file_name(path: str | os.PathLike) -> str | None:
+    """``IFCNN-MAX.pth`` -> ``max``: the official files carry their rule only in their names."""
+    match = re.search(r"(?i)(?:^|[-_])(max|mean|sum)(?:[-_.]|$)", Path(path).name)
+    return match.group(1).lower() if match else None
+
+
+def state_dict_of(content: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The network weights inside a checkpoint (the dict itself for official files)."""
+    return content["state_dict"] if content.get("format") == CHECKPOINT_FORMAT else content
+
+
+def load_weights(network, state_dict: Mapping[str, Any], source: str) -> None:
+    """Copy ``state_dict`` into ``network``, refusing weights that do not fit.
+
+    Raises ConfigError naming every missing, unexpected and mis-shaped key (``source`` names the
+    file). BatchNorm ``num_batches_tracked`` counters may be absent (the official files lack them).
+    """
+    expected = network.state_dict()
+    missing = [key for key in expected if key not in state_dict and not key.endswith(_OPTIONAL_KEY_SUFFIXES)]
+    unexpected = [key for key in state_dict if key not in expected]
+    misshaped = [f"{key} {tuple(state_dict[key].shape)} (expected {tuple(expected[key].shape)})"
+                 for key in expected if key in state_dict and hasattr(state_dict[key], "shape")
+                 and tuple(state_dict[key].shape) != tuple(expected[key].shape)]
+    problems = []
+    if missing:
+        problems.append(f"missing keys {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys {', '.join(unexpected)}")
+    if misshaped:
+        problems.append(f"wrong shapes {', '.join(misshaped)}")
+    if problems:
+        raise ConfigError(f"{source}: weights do not fit the IFCNN architecture: {'; '.join(problems)}")
+    network.load_state_dict(dict(state_dict), strict=False)
+
+
+def load_checkpoint(path: str | os.PathLike, fusion_rule: str | None = None):
+    """``(IFCNN network in eval mode on the CPU, metadata dict)`` from an official or trained checkpoint.
+
+    The fusion rule is, in order: ``fusion_rule`` if given, the rule stored in a fusionbench
+    checkpoint, the rule in an official file's name (``IFCNN-MAX.pth``); otherwise ConfigError.
+    ``metadata`` adds ``path`` and ``sha256`` (the file's, for cache keys) to :func:`checkpoint_metadata`.
+    """
+    from ..cache_key import file_sha256
+    from .ifcnn_network import IFCNN
+
+    content = read_checkpoint_file(path)
+    metadata = checkpoint_metadata(content, path)
+    rule = check_fusion_rule(fusion_rule) if fusion_rule is not None else metadata["fusion_rule"]
+    if rule is None:
+        raise ConfigError(f"{path}: the checkpoint does not say its fusion rule; pass one of "
+                          f"{', '.join(FUSION_RULES)}")
+    network = IFCNN(fusion_rule=rule)
+    load_weights(network, state_dict_of(content), str(path))
+    network.eval()
+    metadata.update(fusion_rule=rule, path=str(path), sha256=file_sha256(path))
+    return network, metadata
+
+
+def trained_checkpoint_directories() -> list[Path]:
+    """``$FUSIONBENCH_CHECKPOINTS`` (os.pathsep list) then ``<repository>/checkpoints`` if it exists."""
+    import fusionbench
+
+    value = os.environ.get(CHECKPOINTS_ENVIRONMENT_VARIABLE, "")
+    directories = [Path(part).expanduser() for part in value.split(os.pathsep) if part]
+    directories.append(Path(fusionbench.__file__).resolve().parents[1] / "checkpoints")
+    return [directory for directory in directories if directory.is_dir()]
+
+
+def discover_trained_checkpoints(directories: list[Path] | None = None) -> list[tuple[str, Path, dict]]:
+    """``(algorithm name, path, metadata)`` for every readable fusionbench checkpoint (``*.pt``).
+
+    Files that are not fusionbench checkpoints, or are unreadable, are skipped: a stray file in a
+    checkpoint folder must not stop the tool from listing its algorithms. When two files declare
+    the same variant the first found wins (``$FUSIONBENCH_CHECKPOINTS`` before the repository's).
+    """
+    found: dict[str, tuple[str, Path, dict]] = {}
+    for directory in directories if directories is not None else trained_checkpoint_directories():
+        for path in sorted(directory.glob("*.pt")):
+            try:
+                content = read_checkpoint_file(path)
+                metadata = checkpoint_metadata(content, path)
+            except FusionBenchError:
+                continue
+            name = TRAINED_VARIANT_NAMES.get(str(metadata.get("variant")))
+            if metadata["format"] != CHECKPOINT_FORMAT or name is None or metadata["fusion_rule"] is None:
+                continue
+            found.setdefault(name, (name, path.resolve(), metadata))
+    return list(found.values())

@@ -1,0 +1,50 @@
+"""Running a loaded IFCNN on NumPy planes: device choice, fast path, tiling (imports torch)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from .fast_inference import FastIFCNN
+from .ifcnn_network import IFCNN
+from .tiling import tiled_forward
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a ConfigError."""
+    name = str(device).lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.split(":")[0] not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {device!r}; valid: {', '.join(DEVICES)}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but PyTorch sees no CUDA GPU; use device=cpu or auto")
+    return torch.device(name)
+
+
+class IFCNNRunner:
+    """A network ready to fuse float32 (3, H, W) planes on one device.
+
+    ``fast=True`` uses :class:`FastIFCNN` (outputs within 1e-4 of the plain network);
+    ``tile_size`` bounds the tile side so that large images do not exhaust memory.
+    """
+
+    def __init__(self, network: IFCNN, device: str = "auto", fast: bool = True, tile_size: int | None = 768):
+        self.device = resolve_device(device)
+        network = network.eval()
+        self.model = (FastIFCNN(network) if fast else network).to(self.device).eval()
+        self.tile_size = tile_size
+
+    def _forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model(list(inputs))
+
+    def run(self, planes: Sequence[np.ndarray]) -> np.ndarray:
+        """Fused float32 (3, H, W) output of the network for N float32 (3, H, W) inputs."""
+        inputs = [torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))[None] for plane in planes]
+        output = tiled_forward(self._forward, inputs, self.tile_size, device=self.device)
+        return output[0].numpy()
