@@ -38,6 +38,22 @@ class RemoteFile:
         return self.mirror_path.rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    """A user's own file (a dataset folder with a manifest): used where it is, hashed when needed."""
+
+    path: Path
+    sha256: str | None = None  # optional: checked by fetch when the manifest gives it
+
+    @property
+    def mirror_path(self) -> str:
+        return str(self.path)
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+
 def set_data_directories(directories: Iterable[str | os.PathLike] | str | None) -> None:
     """Set the mirror directories for this process (what ``--data-dir`` does)."""
     _EXPLICIT_DATA_DIRECTORIES.clear()
@@ -74,8 +90,17 @@ def find_in_mirrors(relative_path: str, directories: Sequence[Path] | None = Non
     return None
 
 
-def fetch(remote: RemoteFile, *, download: bool = True) -> Path:
-    """Local path of ``remote``, verified by SHA-256 (see module docstring for the search order)."""
+def fetch(remote: RemoteFile | LocalFile, *, download: bool = True) -> Path:
+    """Local path of ``remote``, verified by SHA-256 (see module docstring for the search order).
+
+    A :class:`LocalFile` is returned where it is (checked against its SHA-256 if it has one).
+    """
+    if isinstance(remote, LocalFile):
+        if not remote.path.is_file():
+            raise DataNotFoundError(f"{remote.path}: no such file (listed in its dataset manifest)")
+        if remote.sha256 and file_sha256(remote.path) != remote.sha256:
+            raise ChecksumError(f"{remote.path}: SHA-256 does not match the one in its dataset manifest")
+        return remote.path
     mirrored = find_in_mirrors(remote.mirror_path)
     if mirrored is not None:
         _verify(mirrored, remote)

@@ -13,10 +13,10 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ..errors import UnknownNameError
+from ..errors import ConfigError, UnknownNameError
 from ..families import INFRARED_VISUAL, MEDICAL, MULTI_EXPOSURE, MULTI_FOCUS
 from ..registry import unknown_name_message
-from .fetching import RemoteFile, fetch, github_raw_url
+from .fetching import LocalFile, RemoteFile, fetch, github_raw_url
 
 IFCNN_REPOSITORY = "uzeful/IFCNN"
 IFCNN_COMMIT = "8fe59c2b1553e52acc793986208ca479d134a8da"
@@ -29,7 +29,7 @@ class Item:
     dataset: str
     name: str
     family: str
-    sources: tuple[RemoteFile, ...]
+    sources: tuple[RemoteFile | LocalFile, ...]
 
     def source_paths(self) -> list[Path]:
         """Local, verified paths of the sources (mirror, cache or download)."""
@@ -118,14 +118,32 @@ def builtin_datasets() -> dict[str, Dataset]:
     return {dataset.name: dataset for dataset in datasets}
 
 
+_USER_DATASETS: dict[str, Dataset] = {}
+
+
+def register_dataset(dataset: Dataset) -> Dataset:
+    """Add a dataset (e.g. from :func:`~fusionbench.datasets.manifest.load_manifest`) by its name."""
+    if dataset.name in builtin_datasets():
+        raise ConfigError(f"dataset name {dataset.name!r} is taken by a built-in dataset; rename it in its manifest")
+    _USER_DATASETS[dataset.name] = dataset
+    return dataset
+
+
 def get_dataset(name: str) -> Dataset:
-    """A registered dataset by name (raises UnknownNameError with suggestions)."""
-    datasets = builtin_datasets()
-    if name not in datasets:
-        raise UnknownNameError(unknown_name_message("dataset", name, list(datasets)))
-    return datasets[name]
+    """A registered dataset by name, or a dataset folder/manifest path (registered on first use).
+
+    Raises UnknownNameError with suggestions for an unknown name.
+    """
+    datasets = {**builtin_datasets(), **_USER_DATASETS}
+    if name in datasets:
+        return datasets[name]
+    from .manifest import load_manifest, manifest_path
+
+    if manifest_path(name) is not None:
+        return register_dataset(load_manifest(name))
+    raise UnknownNameError(unknown_name_message("dataset", name, list(datasets)))
 
 
 def list_datasets() -> list[str]:
-    """Names of the registered datasets."""
-    return list(builtin_datasets())
+    """Names of the registered datasets (built-in first, then user datasets)."""
+    return list(builtin_datasets()) + [name for name in _USER_DATASETS if name not in builtin_datasets()]

@@ -1,0 +1,36 @@
+"""``fusionbench regress RUN_DIR --expected FILE``: fail when metric values drift."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "regress"
+HELP = "compare a run's metrics.csv with expected values; exit 1 on drift, missing or extra rows"
+
+EXIT_DRIFT = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..regression import DEFAULT_ATOL, DEFAULT_RTOL
+
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory (or a metrics.csv)")
+    parser.add_argument("--expected", type=Path, required=True, metavar="FILE",
+                        help="expected values, e.g. tests/regression/expected_metrics.csv")
+    parser.add_argument("--rtol", type=float, default=DEFAULT_RTOL, help=f"relative tolerance (default {DEFAULT_RTOL:g})")
+    parser.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default {DEFAULT_ATOL:g})")
+    parser.add_argument("--update", action="store_true", help="rewrite FILE from the run's values (deliberately)")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from ..regression import compare, format_report, read_values, update_expected
+
+    source = arguments.run_dir / "metrics.csv" if arguments.run_dir.is_dir() else arguments.run_dir
+    actual = read_values(source, "run metrics")
+    if arguments.update:
+        count = update_expected(actual, arguments.expected)
+        print(f"wrote {count} expected values to {arguments.expected}")
+        return 0
+    report = compare(actual, read_values(arguments.expected, "expected metrics"), arguments.rtol, arguments.atol)
+    print(format_report(report, arguments.rtol, arguments.atol))
+    print("regression check passed" if report.passed else "regression check FAILED")
+    return 0 if report.passed else EXIT_DRIFT

@@ -1,0 +1,67 @@
+"""``fusionbench run``: fuse the datasets with the algorithms, measure, write the paper's tables."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+NAME = "run"
+HELP = "run algorithms on datasets, compute metrics and write tables into a run directory (resumable)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true",
+                        help="every registered algorithm on every dataset it suits, with every applicable metric "
+                             "(the default when nothing is selected)")
+    parser.add_argument("--dataset", nargs="+", action="extend", metavar="NAME",
+                        help="dataset names, or folders with a fusionbench-dataset.toml manifest")
+    parser.add_argument("--algorithm", nargs="+", action="extend", metavar="NAME", help="algorithm names")
+    parser.add_argument("--metric", nargs="+", action="extend", metavar="NAME", help="metric names")
+    parser.add_argument("--protocol", action="append", metavar="NAME",
+                        help="how two-source metrics are called: standard (default), ifcnn-paper (metric(A, A, F), "
+                             "as the paper did) or both; repeatable")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="run directory (default runs/<UTC timestamp>); rerunning into it resumes")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--device", metavar="DEVICE", help="device for torch algorithms, e.g. cpu or cuda")
+    parser.add_argument("--set", action="append", default=[], metavar="ALGORITHM.KEY=VALUE", dest="assignments",
+                        help="algorithm option (ALGORITHM may be a glob, e.g. 'ifcnn-*.preprocessing=paper'); repeatable")
+    parser.add_argument("--max-items", type=int, metavar="N", help="only the first N items of each dataset")
+    parser.add_argument("--compare-paper", action="store_true", help="add the paper's value and the difference to tables")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def settings_from(arguments: argparse.Namespace, command_line: str):
+    from ..errors import ConfigError
+    from ..runner import RunSettings, default_run_directory, parse_option_assignment, parse_protocols
+
+    options: dict[str, dict] = {}
+    for text in arguments.assignments:
+        pattern, key, value = parse_option_assignment(text)
+        options.setdefault(pattern, {})[key] = value
+    if arguments.jobs < 0:
+        raise ConfigError(f"--jobs {arguments.jobs}: must be 0 (all cores) or positive")
+    if arguments.max_items is not None and arguments.max_items < 1:
+        raise ConfigError(f"--max-items {arguments.max_items}: must be at least 1")
+    return RunSettings(out=arguments.out or default_run_directory(), datasets=arguments.dataset,
+                       algorithms=arguments.algorithm, metrics=arguments.metric,
+                       protocols=parse_protocols(arguments.protocol), jobs=arguments.jobs, device=arguments.device,
+                       options=options, max_items=arguments.max_items, progress=not arguments.no_progress,
+                       command_line=command_line, compare_paper=arguments.compare_paper)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from ..runner import run as run_benchmark
+
+    command_line = shlex.join(["fusionbench"] + sys.argv[1:])
+    summary = run_benchmark(settings_from(arguments, command_line), log=lambda text: print(text, file=sys.stderr))
+    print(f"{summary.tasks} fusions ({summary.cached} from cache, {summary.fused} computed now), "
+          f"{len(summary.failures)} failures, {summary.seconds:.1f} s -> {summary.run_dir}")
+    for failure in summary.failures[:20]:
+        what = f"{failure['stage']} {failure['metric']}".strip()
+        print(f"  failed: {failure['algorithm']} on {failure['dataset']}/{failure['item']} ({what}): {failure['message']}")
+    if len(summary.failures) > 20:
+        print(f"  ... {len(summary.failures) - 20} more in {summary.run_dir / 'failures.csv'}")
+    print(f"tables: {summary.run_dir / 'tables'}")
+    return 0

@@ -1,0 +1,101 @@
+"""Regression check of metric values: a run's metrics.csv against an expected CSV.
+
+Rows are matched on ``(dataset, item, algorithm, protocol, metric)``. A value *drifts* when
+``|actual − expected| > atol + rtol·|expected|`` (numpy's ``isclose`` rule). Rows only in the
+expected file are *missing* (a fusion or metric failed or was dropped); rows only in the run
+are *extra* (a new algorithm/metric/item: add them deliberately with ``--update``). Any of the
+three fails the check.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigError
+from .image_io import write_text_atomic
+
+KEY_COLUMNS = ["dataset", "item", "algorithm", "protocol", "metric"]
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 1e-9
+
+
+@dataclass
+class RegressionReport:
+    drifted: pd.DataFrame  # key columns + expected, actual, difference, relative
+    missing: pd.DataFrame  # key columns + expected
+    extra: pd.DataFrame  # key columns + actual
+    compared: int
+
+    @property
+    def passed(self) -> bool:
+        return self.drifted.empty and self.missing.empty and self.extra.empty
+
+
+def read_values(path: str | Path, label: str) -> pd.DataFrame:
+    """A ``dataset,item,algorithm,protocol,metric,value`` CSV (duplicates refused)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {label} file not found")
+    frame = pd.read_csv(path, dtype={column: str for column in KEY_COLUMNS}, keep_default_na=False)
+    missing = [column for column in KEY_COLUMNS + ["value"] if column not in frame.columns]
+    if missing:
+        raise ConfigError(f"{path}: missing columns {missing}; expected {','.join(KEY_COLUMNS)},value")
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    duplicated = frame.duplicated(KEY_COLUMNS)
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise ConfigError(f"{path}: duplicate row for {tuple(first[KEY_COLUMNS])}")
+    return frame[KEY_COLUMNS + ["value"]]
+
+
+def compare(actual: pd.DataFrame, expected: pd.DataFrame, rtol: float = DEFAULT_RTOL,
+            atol: float = DEFAULT_ATOL) -> RegressionReport:
+    """Match rows and classify them (module docstring)."""
+    merged = expected.merge(actual, on=KEY_COLUMNS, how="outer", suffixes=("_expected", "_actual"), indicator=True)
+    both = merged[merged["_merge"] == "both"].copy()
+    difference = both["value_actual"] - both["value_expected"]
+    tolerance = atol + rtol * both["value_expected"].abs()
+    # NaN on one side only is drift; NaN on both sides is agreement.
+    nan_mismatch = both["value_actual"].isna() != both["value_expected"].isna()
+    drift_mask = (difference.abs() > tolerance) | nan_mismatch
+    drifted = both[drift_mask].rename(columns={"value_expected": "expected", "value_actual": "actual"})
+    drifted["difference"] = drifted["actual"] - drifted["expected"]
+    drifted["relative"] = drifted["difference"] / drifted["expected"].abs().where(drifted["expected"] != 0, math.nan)
+    missing = merged[merged["_merge"] == "left_only"].rename(columns={"value_expected": "expected"})
+    extra = merged[merged["_merge"] == "right_only"].rename(columns={"value_actual": "actual"})
+    return RegressionReport(
+        drifted=drifted[KEY_COLUMNS + ["expected", "actual", "difference", "relative"]].reset_index(drop=True),
+        missing=missing[KEY_COLUMNS + ["expected"]].reset_index(drop=True),
+        extra=extra[KEY_COLUMNS + ["actual"]].reset_index(drop=True),
+        compared=len(both))
+
+
+def format_report(report: RegressionReport, rtol: float, atol: float, limit: int = 200) -> str:
+    """Readable text: a summary line, then a table per problem kind (at most ``limit`` rows each)."""
+    lines = [f"compared {report.compared} values (rtol {rtol:g}, atol {atol:g}): {len(report.drifted)} drifted, "
+             f"{len(report.missing)} missing, {len(report.extra)} extra"]
+    for title, frame in (("drifted", report.drifted), ("missing (expected but not in the run)", report.missing),
+                         ("extra (in the run but not expected)", report.extra)):
+        if frame.empty:
+            continue
+        shown = frame.head(limit).copy()
+        for column in ("expected", "actual", "difference"):
+            if column in shown:
+                shown[column] = shown[column].map(lambda value: f"{value:.10g}")
+        if "relative" in shown:
+            shown["relative"] = shown["relative"].map(lambda value: "" if math.isnan(value) else f"{value:+.3e}")
+        lines += ["", f"{title}:", shown.to_string(index=False)]
+        if len(frame) > limit:
+            lines.append(f"... and {len(frame) - limit} more")
+    return "\n".join(lines)
+
+
+def update_expected(actual: pd.DataFrame, path: str | Path) -> int:
+    """Rewrite the expected file from the run's values (sorted; full precision)."""
+    frame = actual.sort_values(KEY_COLUMNS).reset_index(drop=True)
+    frame = frame.assign(value=frame["value"].map(lambda value: repr(float(value))))
+    write_text_atomic(Path(path), frame.to_csv(index=False, lineterminator="\n"))
+    return len(frame)

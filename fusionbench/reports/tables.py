@@ -1,0 +1,478 @@
+"""The paper's tables from a run directory: means, rank triples, Table 5 timings.
+
+Layout (the IFCNN paper, Tables 1-4): one table per dataset and protocol, one row per metric,
+one column per algorithm; each cell is the mean over the dataset's items followed by the
+triple (overall rank, #items ranked first, #items ranked second); the best mean is bold, the
+second best italic.
+
+Rank rules (documented because the paper does not define them):
+
+* **Direction**: each metric ranks by its registered direction (``higher_is_better``).
+* **Ties**: values are compared after rounding to 12 significant digits (so that summation-order
+  noise is not a "difference"). Per item, algorithms are placed in positions 1, 2, ...; a group
+  of ``k`` tied algorithms spanning positions ``p .. p+k-1`` gives each member ``1/k`` of every
+  position in that span. So #first and #second are fractional only where ties occur, and the
+  #first counts over all ranked algorithms sum to exactly the number of items (likewise #second
+  when at least two algorithms are ranked).
+* **Overall rank**: competition ranking ("1224") of the means: tied means share the better rank.
+  (The paper's own overall ranks are not always the order of its printed means — e.g. Table 1,
+  VIFF — so we state ours rather than guess theirs.)
+* **Failures are never hidden**: an algorithm that lacks a value on some item (its fusion or the
+  metric failed there) gets no mean and no ranks; its cell reads ``n/a (failed on K of N items)``
+  and the remaining algorithms are ranked among themselves on all items.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FusionBenchError
+from ..image_io import write_text_atomic
+from . import statistics
+
+METRICS_COLUMNS = ["dataset", "item", "algorithm", "protocol", "metric", "value"]
+TIMINGS_COLUMNS = ["dataset", "item", "algorithm", "device", "seconds", "width", "height"]
+FAILURES_COLUMNS = ["dataset", "item", "algorithm", "stage", "metric", "message"]
+
+#: The paper's column order; other algorithms follow in name order.
+PAPER_ALGORITHM_ORDER = ("gff", "lpsr", "mfcnn", "mecnn", "ifcnn-sum", "ifcnn-mean", "baseline-max",
+                         "baseline-mean", "ifcnn-max")
+#: The paper's row order; other metrics follow in name order.
+PAPER_METRIC_ORDER = ("VIFF", "ISSIM", "NMI", "MEF-SSIM", "SF", "AG")
+
+TIE_SIGNIFICANT_DIGITS = 12
+
+
+class RunDirectoryError(FusionBenchError):
+    """A run directory lacks a file or has a malformed one."""
+
+
+@dataclass
+class RunResults:
+    """Everything a table or report needs from a run directory."""
+
+    directory: Path
+    metrics: pd.DataFrame
+    timings: pd.DataFrame
+    failures: pd.DataFrame
+    run: dict = field(default_factory=dict)
+
+    def higher_is_better(self, metric: str) -> bool:
+        """The metric's direction, from run.json, else the registry, else higher."""
+        recorded = self.run.get("metrics", {}).get(metric)
+        if recorded and "higher_is_better" in recorded:
+            return bool(recorded["higher_is_better"])
+        try:
+            from ..registry import get_metric
+
+            return bool(get_metric(metric).higher_is_better)
+        except FusionBenchError:
+            return True
+
+    def items(self, dataset: str) -> list[str]:
+        """Planned items of ``dataset`` (run.json), else those seen in the CSVs."""
+        recorded = self.run.get("datasets", {}).get(dataset, {}).get("items")
+        if recorded:
+            return list(recorded)
+        seen = pd.concat([self.metrics.loc[self.metrics.dataset == dataset, "item"],
+                          self.failures.loc[self.failures.dataset == dataset, "item"]])
+        return sorted(set(seen))
+
+    def datasets(self) -> list[str]:
+        recorded = list(self.run.get("datasets", {}))
+        seen = sorted(set(self.metrics.dataset) | set(self.failures.dataset) - set(recorded))
+        return recorded + [name for name in seen if name not in recorded]
+
+    def protocols(self) -> list[str]:
+        recorded = self.run.get("protocols") or ([self.run["protocol"]] if "protocol" in self.run else [])
+        seen = sorted(set(self.metrics.protocol) - set(recorded))
+        return list(recorded) + seen
+
+
+def _read_csv(path: Path, columns: list[str], required: bool) -> pd.DataFrame:
+    if not path.is_file():
+        if required:
+            raise RunDirectoryError(f"{path}: not found; is {path.parent} a fusionbench run directory?")
+        return pd.DataFrame(columns=columns)
+    frame = pd.read_csv(path, dtype={"item": str, "message": str, "metric": str}, keep_default_na=False,
+                        na_values={"value": ["", "nan", "NaN"], "seconds": ["", "nan"]})
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise RunDirectoryError(f"{path}: missing columns {missing}")
+    return frame[columns]
+
+
+def load_run(run_dir: str | Path) -> RunResults:
+    """Read metrics.csv, timings.csv, failures.csv and run.json of a run directory."""
+    directory = Path(run_dir)
+    if not directory.is_dir():
+        raise RunDirectoryError(f"{directory}: no such run directory")
+    run_path = directory / "run.json"
+    run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {}
+    metrics = _read_csv(directory / "metrics.csv", METRICS_COLUMNS, required=True)
+    metrics["value"] = metrics["value"].astype(float)
+    timings = _read_csv(directory / "timings.csv", TIMINGS_COLUMNS, required=False)
+    failures = _read_csv(directory / "failures.csv", FAILURES_COLUMNS, required=False)
+    return RunResults(directory, metrics, timings, failures, run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranking
+
+
+def _tie_rounded(values: np.ndarray) -> np.ndarray:
+    """Values rounded to TIE_SIGNIFICANT_DIGITS significant digits (ties = equal after this)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.where(values == 0, 0, np.floor(np.log10(np.abs(values))))
+    scale = 10.0 ** (TIE_SIGNIFICANT_DIGITS - 1 - magnitude)
+    return np.round(values * scale) / scale
+
+
+def position_credits(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """``credits[a, p]``: the share of position ``p+1`` that algorithm ``a`` gets on one item.
+
+    A tied group spanning positions ``p .. p+k-1`` gives each member ``1/k`` of each of them
+    (module docstring); every column sums to 1.
+    """
+    rounded = _tie_rounded(np.asarray(values, dtype=np.float64))
+    keys = -rounded if higher_is_better else rounded
+    order = np.argsort(keys, kind="stable")
+    credits = np.zeros((len(keys), len(keys)))
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and keys[order[stop]] == keys[order[start]]:
+            stop += 1
+        group = order[start:stop]
+        credits[np.ix_(group, np.arange(start, stop))] = 1.0 / len(group)
+        start = stop
+    return credits
+
+
+def competition_ranks(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """"1224" ranking: 1 + the number of strictly better values (ties share the better rank)."""
+    rounded = _tie_rounded(np.asarray(values, dtype=np.float64))
+    keys = -rounded if higher_is_better else rounded
+    return np.array([1 + int(np.sum(keys < key)) for key in keys])
+
+
+def rank_summary(values: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+    """Per algorithm: mean and (overall rank, #first, #second) by the rules of the module doc.
+
+    ``values`` has columns ``item, algorithm, value`` (NaN or an absent row = no value). Returns
+    one row per algorithm with columns ``algorithm, mean, overall_rank, n_first, n_second,
+    mean_rank, n_items, n_missing``; algorithms with a missing value have NaN in the first five
+    numeric columns and their count in ``n_missing``.
+    """
+    matrix = statistics.value_matrix(values)
+    items = len(matrix)
+    complete = [name for name in matrix.columns if matrix[name].notna().all() and items > 0]
+    rows = {name: {"algorithm": name, "mean": math.nan, "overall_rank": math.nan, "n_first": math.nan,
+                   "n_second": math.nan, "mean_rank": math.nan, "n_items": items,
+                   "n_missing": int(matrix[name].isna().sum())} for name in matrix.columns}
+    if complete:
+        block = matrix[complete].to_numpy(dtype=np.float64)
+        credits = np.zeros((len(complete), len(complete)))
+        for row in block:
+            credits += position_credits(row, higher_is_better)
+        means = block.mean(axis=0)
+        ranks = competition_ranks(means, higher_is_better)
+        mean_ranks = statistics.fractional_ranks(matrix[complete], higher_is_better).mean(axis=0)
+        for index, name in enumerate(complete):
+            rows[name].update(mean=float(means[index]), overall_rank=int(ranks[index]),
+                              n_first=float(credits[index, 0]),
+                              n_second=float(credits[index, 1]) if len(complete) > 1 else 0.0,
+                              mean_rank=float(mean_ranks[name]))
+    frame = pd.DataFrame(list(rows.values()), columns=["algorithm", "mean", "overall_rank", "n_first", "n_second",
+                                                       "mean_rank", "n_items", "n_missing"])
+    return frame.sort_values("algorithm", key=lambda column: column.map(algorithm_sort_key)).reset_index(drop=True)
+
+
+def algorithm_sort_key(name: str) -> tuple:
+    return (PAPER_ALGORITHM_ORDER.index(name), "") if name in PAPER_ALGORITHM_ORDER else (len(PAPER_ALGORITHM_ORDER), name)
+
+
+def metric_sort_key(name: str) -> tuple:
+    return (PAPER_METRIC_ORDER.index(name), "") if name in PAPER_METRIC_ORDER else (len(PAPER_METRIC_ORDER), name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the tables of a run
+
+
+@dataclass
+class MetricTable:
+    """One row of a paper table: a metric's summary over algorithms on one dataset/protocol."""
+
+    dataset: str
+    protocol: str
+    metric: str
+    higher_is_better: bool
+    summary: pd.DataFrame
+    significance: statistics.SignificanceResult
+
+
+def values_for(results: RunResults, dataset: str, protocol: str, metric: str) -> pd.DataFrame:
+    """item x algorithm values, with NaN for every planned (item, algorithm) lacking a value."""
+    rows = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)
+                           & (results.metrics.metric == metric)]
+    failed = results.failures[(results.failures.dataset == dataset) & (
+        (results.failures.stage == "fuse") | (results.failures.metric == metric))]
+    algorithms = sorted(set(rows.algorithm) | set(failed.algorithm))
+    items = results.items(dataset)
+    grid = pd.MultiIndex.from_product([items, algorithms], names=["item", "algorithm"]).to_frame(index=False)
+    merged = grid.merge(rows[["item", "algorithm", "value"]], on=["item", "algorithm"], how="left")
+    return merged
+
+
+def metric_tables(results: RunResults, dataset: str, protocol: str) -> list[MetricTable]:
+    """Every metric measured on ``dataset`` under ``protocol``, in the paper's row order."""
+    subset = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)]
+    failed_metrics = results.failures[(results.failures.dataset == dataset) & (results.failures.stage == "metric")]
+    names = sorted(set(subset.metric) | set(failed_metrics.metric), key=metric_sort_key)
+    tables = []
+    for metric in names:
+        values = values_for(results, dataset, protocol, metric)
+        direction = results.higher_is_better(metric)
+        tables.append(MetricTable(dataset, protocol, metric, direction, rank_summary(values, direction),
+                                  statistics.significance(values, direction)))
+    return tables
+
+
+def format_value(value: float) -> str:
+    """Four significant digits, as the paper prints (trailing zeros kept: 0.9800)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if abs(value) >= 1e4:
+        return f"{value:.0f}"
+    return f"{value:#.4g}".rstrip(".")
+
+
+def format_count(count: float) -> str:
+    """Integer counts as integers; tie shares with up to two decimals."""
+    return str(int(round(count))) if abs(count - round(count)) < 1e-9 else f"{count:.2f}".rstrip("0")
+
+
+def _emphasis(summary: pd.DataFrame) -> dict[str, str]:
+    """'best' / 'second' by overall rank (competition ranks: ties share the emphasis)."""
+    marks = {}
+    for row in summary.itertuples():
+        if row.overall_rank == 1:
+            marks[row.algorithm] = "best"
+        elif row.overall_rank == 2 or (row.overall_rank > 1 and not any(summary.overall_rank == 2)
+                                       and row.overall_rank == summary.overall_rank[summary.overall_rank > 1].min()):
+            marks[row.algorithm] = "second"
+    return marks
+
+
+@dataclass
+class Cell:
+    """The text parts of one table cell."""
+
+    mean: str
+    triple: str
+    emphasis: str  # "", "best", "second"
+    paper: str = ""  # "paper 0.9823 (2, 3, 2), Δ +0.01%" when comparing
+
+
+def table_cells(table: MetricTable, paper=None) -> dict[str, Cell]:
+    """Cell text per algorithm; ``paper`` is a PaperValues (see reports.paper) or None."""
+    marks = _emphasis(table.summary)
+    cells = {}
+    for row in table.summary.itertuples():
+        if row.n_missing:
+            cell = Cell(f"n/a (failed on {row.n_missing} of {row.n_items} items)", "", "")
+        else:
+            cell = Cell(format_value(row.mean), f"({row.overall_rank}, {format_count(row.n_first)}, "
+                                                f"{format_count(row.n_second)})", marks.get(row.algorithm, ""))
+        if paper is not None:
+            printed = paper.lookup(table.dataset, table.metric, row.algorithm)
+            if printed is not None:
+                cell.paper = printed.describe(None if row.n_missing else row.mean)
+        cells[row.algorithm] = cell
+    return cells
+
+
+def _markdown_cell(cell: Cell) -> str:
+    text = cell.mean
+    if cell.emphasis == "best":
+        text = f"**{text}**"
+    elif cell.emphasis == "second":
+        text = f"*{text}*"
+    text = f"{text} {cell.triple}".strip()
+    return f"{text}<br>{cell.paper}" if cell.paper else text
+
+
+def _latex_escape(text: str) -> str:
+    for char, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                              ("#", r"\#"), ("Δ", r"$\Delta$"), ("χ²", r"$\chi^2$"), ("α", r"$\alpha$"),
+                              ("≥", r"$\geq$")):
+        text = text.replace(char, replacement)
+    return text
+
+
+def _latex_cell(cell: Cell) -> str:
+    text = _latex_escape(cell.mean)
+    if cell.emphasis == "best":
+        text = rf"\textbf{{{text}}}"
+    elif cell.emphasis == "second":
+        text = rf"\textit{{{text}}}"
+    text = f"{text} {cell.triple}".strip()
+    return rf"\shortstack{{{text}\\ \scriptsize {_latex_escape(cell.paper)}}}" if cell.paper else text
+
+
+def markdown_table(tables: list[MetricTable], paper=None, with_statistics: bool = True) -> str:
+    """The paper-style Markdown table (metrics x algorithms) with statistics under it."""
+    if not tables:
+        return "_no metric values_\n"
+    algorithms = sorted({name for table in tables for name in table.summary.algorithm}, key=algorithm_sort_key)
+    lines = ["| Metric | " + " | ".join(algorithms) + " |", "| --- |" + " --- |" * len(algorithms)]
+    for table in tables:
+        cells = table_cells(table, paper)
+        arrow = "↑" if table.higher_is_better else "↓"
+        lines.append(f"| {table.metric} {arrow} | " + " | ".join(
+            _markdown_cell(cells[name]) if name in cells else "—" for name in algorithms) + " |")
+    text = "\n".join(lines) + "\n"
+    if with_statistics:
+        text += "\n" + "\n".join(f"- **{table.metric}**: {statistics.describe(table.significance)}"
+                                 for table in tables) + "\n"
+    return text
+
+
+def latex_table(tables: list[MetricTable], caption: str, paper=None) -> str:
+    """The same table as a LaTeX ``table`` environment (booktabs)."""
+    algorithms = sorted({name for table in tables for name in table.summary.algorithm}, key=algorithm_sort_key)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_latex_escape(caption)}}}",
+             r"\begin{tabular}{l" + "c" * len(algorithms) + "}", r"\toprule",
+             "Metric & " + " & ".join(_latex_escape(name.upper()) for name in algorithms) + r" \\", r"\midrule"]
+    for table in tables:
+        cells = table_cells(table, paper)
+        lines.append(_latex_escape(table.metric) + " & " + " & ".join(
+            _latex_cell(cells[name]) if name in cells else "--" for name in algorithms) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def summary_frame(tables: list[MetricTable], paper=None) -> pd.DataFrame:
+    """Long CSV form: one row per protocol x metric x algorithm (full precision)."""
+    frames = []
+    for table in tables:
+        frame = table.summary.copy()
+        frame.insert(0, "metric", table.metric)
+        frame.insert(0, "protocol", table.protocol)
+        frame.insert(0, "dataset", table.dataset)
+        frame["higher_is_better"] = table.higher_is_better
+        if paper is not None:
+            printed = [paper.lookup(table.dataset, table.metric, name) for name in frame.algorithm]
+            frame["paper_mean"] = [p.value if p else math.nan for p in printed]
+            frame["difference_percent"] = [100 * (m - p.value) / p.value if p and p.value else math.nan
+                                           for m, p in zip(frame["mean"], printed)]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def statistics_frame(tables: list[MetricTable]) -> pd.DataFrame:
+    """Friedman, average ranks and Holm-Wilcoxon pairs as one long CSV."""
+    rows = []
+    for table in tables:
+        base = {"dataset": table.dataset, "protocol": table.protocol, "metric": table.metric}
+        result = table.significance
+        rows.append({**base, "test": "friedman", "statistic": result.friedman_statistic, "p_raw": result.friedman_p})
+        for name, rank in result.average_ranks.items():
+            rows.append({**base, "test": "average_rank", "first": name, "statistic": rank})
+        for pair in result.pairwise.itertuples():
+            rows.append({**base, "test": "wilcoxon_holm", "first": pair.first, "second": pair.second,
+                         "p_raw": pair.p_raw, "p_holm": pair.p_holm, "better": pair.better})
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "metric", "test", "first", "second", "statistic",
+                                       "p_raw", "p_holm", "better"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 5: timings
+
+
+def timing_summary(results: RunResults) -> pd.DataFrame:
+    """Median seconds per fusion per dataset x algorithm x device, with the usual image size."""
+    timings = results.timings
+    if timings.empty:
+        return pd.DataFrame(columns=["dataset", "algorithm", "device", "median_seconds", "mean_seconds", "n_items",
+                                     "image_size"])
+    rows = []
+    for (dataset, algorithm, device), group in timings.groupby(["dataset", "algorithm", "device"], sort=False):
+        sizes = (group.width.astype(int).astype(str) + "x" + group.height.astype(int).astype(str)).value_counts()
+        rows.append({"dataset": dataset, "algorithm": algorithm, "device": device,
+                     "median_seconds": float(group.seconds.median()), "mean_seconds": float(group.seconds.mean()),
+                     "n_items": len(group), "image_size": sizes.index[0] if len(sizes) == 1 else "various"})
+    frame = pd.DataFrame(rows)
+    return frame.sort_values(["dataset", "algorithm"], key=lambda column: column.map(
+        algorithm_sort_key) if column.name == "algorithm" else column).reset_index(drop=True)
+
+
+def timing_markdown(results: RunResults, paper=None) -> str:
+    summary = timing_summary(results)
+    if summary.empty:
+        return "_no timings_\n"
+    platform = results.run.get("platform", {}).get("processor", "")
+    jobs = results.run.get("jobs", "")
+    lines = [f"Seconds per fusion (median over items; fusion only, excluding file I/O). Processor: {platform or 'unknown'}; "
+             f"jobs = {jobs} (parallel workers share the cores, so CPU timings with jobs > 1 are pessimistic).", "",
+             "| Dataset | Algorithm | Device | Image size | Median s | Mean s | Items |" + (" Paper s |" if paper else ""),
+             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if paper else "")]
+    for row in summary.itertuples():
+        line = (f"| {row.dataset} | {row.algorithm} | {row.device} | {row.image_size} | {row.median_seconds:.3f} | "
+                f"{row.mean_seconds:.3f} | {row.n_items} |")
+        if paper is not None:
+            printed = paper.lookup(row.dataset, "seconds", row.algorithm)
+            line += f" {printed.value:g} ({printed.note}) |" if printed else " — |"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing tables/
+
+
+def write_tables(run_dir: str | Path, compare_paper: bool = False) -> list[Path]:
+    """Write ``tables/DATASET.{md,tex,csv}``, ``DATASET-statistics.csv`` and ``timings.{md,csv}``."""
+    results = load_run(run_dir)
+    paper = None
+    if compare_paper:
+        from .paper import load_paper_values
+
+        paper = load_paper_values()
+    folder = results.directory / "tables"
+    written = []
+    for dataset in results.datasets():
+        all_tables, markdown, latex = [], [f"# {dataset}\n"], []
+        for protocol in results.protocols():
+            tables = metric_tables(results, dataset, protocol)
+            if not tables:
+                continue
+            all_tables += tables
+            items = len(results.items(dataset))
+            markdown.append(f"## Protocol `{protocol}` ({items} items)\n\n" + markdown_table(tables, paper))
+            latex.append(latex_table(tables, f"{dataset}, protocol {protocol}: mean (overall rank, #first, #second)",
+                                     paper))
+        if not all_tables:
+            continue
+        failures = results.failures[results.failures.dataset == dataset]
+        if len(failures):
+            markdown.append("## Failures\n\n" + "\n".join(
+                f"- {row.algorithm} on {row.item} ({row.stage}{' ' + row.metric if row.metric else ''}): {row.message}"
+                for row in failures.itertuples()) + "\n")
+        for suffix, text in ((".md", "\n".join(markdown)), (".tex", "\n".join(latex)),
+                             (".csv", summary_frame(all_tables, paper).to_csv(index=False)),
+                             ("-statistics.csv", statistics_frame(all_tables).to_csv(index=False))):
+            path = folder / f"{dataset}{suffix}"
+            write_text_atomic(path, text)
+            written.append(path)
+    timing_text = "# Table 5: fusion time\n\n" + timing_markdown(results, paper)
+    write_text_atomic(folder / "timings.md", timing_text)
+    write_text_atomic(folder / "timings.csv", timing_summary(results).to_csv(index=False))
+    written += [folder / "timings.md", folder / "timings.csv"]
+    return written
