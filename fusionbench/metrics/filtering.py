@@ -36,7 +36,9 @@ def filter_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     radius_low = (size - 1) // 2
     radius_high = size - 1 - radius_low
     filtered = cv2.sepFilter2D(image, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
-    return filtered[radius_low:image.shape[0] - radius_high, radius_low:image.shape[1] - radius_high]
+    # A contiguous copy: the arithmetic that follows is markedly faster on contiguous arrays.
+    return np.ascontiguousarray(
+        filtered[radius_low:image.shape[0] - radius_high, radius_low:image.shape[1] - radius_high])
 
 
 def box_sum_valid(image: np.ndarray, size: int) -> np.ndarray:
@@ -57,15 +59,28 @@ def check_window_fits(shape: tuple[int, ...], size: int) -> None:
                           f"{size}x{size} window")
 
 
-def local_moments(x: np.ndarray, y: np.ndarray, kernel: np.ndarray):
-    """Window-weighted means and population (co)variances on the 'valid' grid.
+class WindowStatistics:
+    """Window-weighted mean and population variance of one image on the 'valid' grid.
 
-    Returns ``(mu_x, mu_y, var_x, var_y, cov_xy)`` with ``var = E[x^2] - E[x]^2`` exactly as the
-    reference code forms it (no clamping here; each metric applies its own guard).
+    ``variance = E[x^2] - E[x]^2`` exactly as the reference codes form it (no clamping here; each
+    metric applies its own guard). Computed once per image and shared by every pair it is in.
     """
-    mu_x = filter_valid(x, kernel)
-    mu_y = filter_valid(y, kernel)
-    var_x = filter_valid(x * x, kernel) - mu_x * mu_x
-    var_y = filter_valid(y * y, kernel) - mu_y * mu_y
-    cov_xy = filter_valid(x * y, kernel) - mu_x * mu_y
-    return mu_x, mu_y, var_x, var_y, cov_xy
+
+    def __init__(self, image: np.ndarray, kernel: np.ndarray):
+        self.image = image
+        self.kernel = kernel
+        self.mean = filter_valid(image, kernel)
+        self.variance = filter_valid(image * image, kernel)
+        self.variance -= self.mean * self.mean
+
+    def covariance(self, other: "WindowStatistics") -> np.ndarray:
+        """Window-weighted population covariance with another image's statistics."""
+        covariance = filter_valid(self.image * other.image, self.kernel)
+        covariance -= self.mean * other.mean
+        return covariance
+
+
+def local_moments(x: np.ndarray, y: np.ndarray, kernel: np.ndarray):
+    """``(mu_x, mu_y, var_x, var_y, cov_xy)``: window-weighted moments on the 'valid' grid."""
+    stats_x, stats_y = WindowStatistics(x, kernel), WindowStatistics(y, kernel)
+    return stats_x.mean, stats_y.mean, stats_x.variance, stats_y.variance, stats_x.covariance(stats_y)

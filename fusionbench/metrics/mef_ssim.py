@@ -21,9 +21,12 @@ EPS = float(np.finfo(np.float64).eps)
 def downsample(image: np.ndarray) -> np.ndarray:
     """Mean of each 2x2 block whose top-left is the pixel (last row/column replicated), then every
     other row and column starting with the first: ceil(M/2) x ceil(N/2), not rounded."""
+    rows, columns = -(-image.shape[0] // 2), -(-image.shape[1] // 2)
     padded = np.pad(image, ((0, 1), (0, 1)), mode="edge")
-    block_mean = (padded[:-1, :-1] + padded[1:, :-1] + padded[:-1, 1:] + padded[1:, 1:]) / 4.0
-    return block_mean[::2, ::2]
+    # Only the kept positions are averaged: top-left corners at even (0-based) rows and columns.
+    top, bottom = padded[0:2 * rows:2], padded[1:2 * rows + 1:2]
+    return (top[:, 0:2 * columns:2] + bottom[:, 0:2 * columns:2]
+            + top[:, 1:2 * columns + 1:2] + bottom[:, 1:2 * columns + 1:2]) / 4.0
 
 
 def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:

@@ -21,7 +21,7 @@ def grey_levels(image: np.ndarray) -> np.ndarray:
 def entropy_bits(counts: np.ndarray) -> float:
     """Shannon entropy in bits of a histogram of counts (0 log 0 = 0)."""
     probabilities = counts[counts > 0] / counts.sum()
-    return float(-np.sum(probabilities * np.log2(probabilities)))
+    return float(-np.sum(probabilities * np.log2(probabilities))) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def information_terms(levels_x: np.ndarray, levels_y: np.ndarray) -> tuple[float, float, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
-from .filtering import gaussian_kernel_1d, local_moments
+from .filtering import WindowStatistics, gaussian_kernel_1d
 
 WINDOW_SIZE = 7
 WINDOW_SIGMA = 1.5
@@ -17,23 +17,27 @@ SIMILARITY_THRESHOLD = 0.75
 FLAT_VARIANCE = 1e-6
 
 
-def guarded_ssim_map(x: np.ndarray, y: np.ndarray):
-    """SSIM map of metricYang.m on the 'valid' grid plus the two guarded local variances.
+class GuardedStatistics(WindowStatistics):
+    """Gaussian 7x7 (sigma 1.5) window statistics with metricYang's flat-window guard applied:
+    a local variance below 1e-6 is rounding residue of E[x^2]-mu^2 and becomes 0."""
+
+    def __init__(self, image: np.ndarray):
+        super().__init__(image, gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA))
+        self.flat = self.variance < FLAT_VARIANCE
+        self.variance[self.flat] = 0.0
+
+
+def guarded_ssim_map(x: GuardedStatistics, y: GuardedStatistics) -> np.ndarray:
+    """SSIM map of metricYang.m on the 'valid' grid.
 
     SSIM = ((2 mu_x mu_y + C1)(2 s_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)) with
     Gaussian (7x7, sigma 1.5) weighted population moments. Guard (the released code is undefined
-    there): a variance below 1e-6 is 0, and the covariance is 0 where either variance was zeroed.
+    there): the covariance is 0 where either variance was zeroed as flat.
     """
-    kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
-    mu_x, mu_y, var_x, var_y, cov_xy = local_moments(x, y, kernel)
-    flat_x = var_x < FLAT_VARIANCE
-    flat_y = var_y < FLAT_VARIANCE
-    var_x[flat_x] = 0.0
-    var_y[flat_y] = 0.0
-    cov_xy[flat_x | flat_y] = 0.0
-    ssim = ((2.0 * mu_x * mu_y + C1) * (2.0 * cov_xy + C2)) / (
-        (mu_x * mu_x + mu_y * mu_y + C1) * (var_x + var_y + C2))
-    return ssim, var_x, var_y
+    covariance = x.covariance(y)
+    covariance[x.flat | y.flat] = 0.0
+    return ((2.0 * x.mean * y.mean + C1) * (2.0 * covariance + C2)) / (
+        (x.mean * x.mean + y.mean * y.mean + C1) * (x.variance + y.variance + C2))
 
 
 @register_metric(
@@ -53,9 +57,12 @@ def issim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     images are equal and constant).
     """
     first, second = sources
-    similarity, var_first, var_second = guarded_ssim_map(first, second)
-    ssim_first, _, _ = guarded_ssim_map(first, fused)
-    ssim_second = ssim_first if second is first else guarded_ssim_map(second, fused)[0]
+    stats_first, stats_fused = GuardedStatistics(first), GuardedStatistics(fused)
+    stats_second = stats_first if second is first else GuardedStatistics(second)
+    similarity = guarded_ssim_map(stats_first, stats_second)
+    ssim_first = guarded_ssim_map(stats_first, stats_fused)
+    ssim_second = ssim_first if second is first else guarded_ssim_map(stats_second, stats_fused)
+    var_first, var_second = stats_first.variance, stats_second.variance
     variance_sum = var_first + var_second
     weight = np.divide(var_first, variance_sum, out=np.full_like(variance_sum, 0.5), where=variance_sum > 0)
     weighted = weight * ssim_first + (1.0 - weight) * ssim_second

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
-from .filtering import filter_valid, gaussian_kernel_1d, local_moments
+from .filtering import WindowStatistics, filter_valid, gaussian_kernel_1d
 
 #: Visual noise variance of the HVS model: 0.005 * 255^2.
 VISUAL_NOISE_VARIANCE = 0.005 * 255.0 * 255.0
@@ -20,28 +20,33 @@ def _window_size(scale: int) -> int:
     return 2 ** (SCALES - scale + 1) + 1  # 17, 9, 5, 3
 
 
-def information_maps(source: np.ndarray, fused: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def pyramid(image: np.ndarray) -> list[np.ndarray]:
+    """The image at each of the 4 scales: scale 1 as given; scale s > 1 filtered ('valid') with
+    scale s's window and decimated by 2 (odd rows/columns, 1-based), as ``VIFF_Public.m``."""
+    levels = [image]
+    for scale in range(2, SCALES + 1):
+        size = _window_size(scale)
+        levels.append(filter_valid(levels[-1], gaussian_kernel_1d(size, size / 5.0))[::2, ::2].copy())
+    return levels
+
+
+def information_maps(source_levels: list[np.ndarray],
+                     fused_statistics: list[WindowStatistics]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per scale ``(g, VID, VIND)`` maps of one source against the fused image (Sheikh & Bovik's
     pixel-domain VIF channel, as revised by Han et al.).
 
-    Scale s uses a Gaussian window N = 2^(5-s)+1, sigma = N/5; from scale 2 on both images are
-    first filtered with that window ('valid') and decimated by 2 (odd rows/columns, 1-based).
+    Scale s uses a Gaussian window N = 2^(5-s)+1, sigma = N/5 (see :func:`pyramid`).
     With sigma^2 = E[x^2]-mu^2 clamped at 0, g = s_xy/(s_x^2+1e-10), s_v^2 = s_y^2 - g s_xy, then
     in this order: s_x^2 < 1e-10 -> g=0, s_v^2=s_y^2, s_x^2=0; s_y^2 < 1e-10 -> g=0, s_v^2=0;
     g < 0 -> s_v^2=s_y^2, g=0; s_v^2 <= 1e-10 -> 1e-10.
     VID = log10(1 + g^2 s_x^2/(s_v^2 + s_n^2)), VIND = log10(1 + s_x^2/s_n^2).
     """
-    reference, distorted = source, fused
     maps = []
-    for scale in range(1, SCALES + 1):
-        size = _window_size(scale)
-        kernel = gaussian_kernel_1d(size, size / 5.0)
-        if scale > 1:
-            reference = filter_valid(reference, kernel)[::2, ::2]
-            distorted = filter_valid(distorted, kernel)[::2, ::2]
-        _, _, var_x, var_y, cov_xy = local_moments(reference, distorted, kernel)
-        np.maximum(var_x, 0.0, out=var_x)
-        np.maximum(var_y, 0.0, out=var_y)
+    for level, fused_stats in zip(source_levels, fused_statistics):
+        source_stats = WindowStatistics(level, fused_stats.kernel)
+        cov_xy = source_stats.covariance(fused_stats)
+        var_x = np.maximum(source_stats.variance, 0.0)
+        var_y = np.maximum(fused_stats.variance, 0.0)
         gain = cov_xy / (var_x + VARIANCE_FLOOR)
         noise = var_y - gain * cov_xy
         flat_source = var_x < VARIANCE_FLOOR
@@ -61,6 +66,12 @@ def information_maps(source: np.ndarray, fused: np.ndarray) -> list[tuple[np.nda
     return maps
 
 
+def fused_statistics(fused: np.ndarray) -> list[WindowStatistics]:
+    """Window statistics of the fused image at every scale (shared by both sources)."""
+    return [WindowStatistics(level, gaussian_kernel_1d(_window_size(scale), _window_size(scale) / 5.0))
+            for scale, level in enumerate(pyramid(fused), start=1)]
+
+
 @register_metric(
     "VIFF", higher_is_better=True, sources=2, colour="grey", version="1",
     citation="Y. Han, Y. Cai, Y. Cao, X. Xu, A new image fusion performance metric based on visual "
@@ -77,9 +88,10 @@ def viff(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     everywhere and VIFF = 1 by the 1e-7 constants; the value is always finite.
     """
     first, second = sources
-    maps_first = information_maps(first, fused)
+    fused_stats = fused_statistics(fused)
+    maps_first = information_maps(pyramid(first), fused_stats)
     # The ifcnn-paper protocol passes the same array twice: reuse its maps.
-    maps_second = maps_first if second is first else information_maps(second, fused)
+    maps_second = maps_first if second is first else information_maps(pyramid(second), fused_stats)
     total = 0.0
     for weight, (g1, vid1, vind1), (g2, vid2, vind2) in zip(SCALE_WEIGHTS, maps_first, maps_second):
         from_first = g1 < g2
