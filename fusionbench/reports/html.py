@@ -1,0 +1,327 @@
+"""One HTML page from a run directory: tables, plots, gallery, timings, failures and run metadata.
+
+``write_report(run_dir)`` reads only the run directory (``metrics.csv``, ``timings.csv``,
+``failures.csv``, ``run.json``, ``fused/``) and the source images named in ``run.json``; it
+recomputes nothing that the run measured. The page is rendered with jinja2 from
+``templates/report.html.j2`` and needs no network: CSS and the small item selector are inline, the
+charts are embedded PNGs, and the gallery's downscaled WebP pictures are written to a sibling folder
+``<page stem>_files/`` (``report_files/`` for ``report.html``) — or embedded too with
+``embed_images=True``, for a page that is a single file. The lossless PNGs are only linked
+(relative URLs), so the page works opened from disk or served from the run directory.
+
+Sections: summary; per dataset the paper-style table per protocol (mean with the rank triple, best
+bold, second italic; the paper's value and the difference beside ours with ``compare_paper``) and the
+statistics under it, metric distributions, rank counts, critical-difference diagrams and the gallery;
+then timings (Table 5 and a chart), failures, and the run's metadata (versions, device, command line,
+algorithm identities and checkpoint hashes, metric versions, source file hashes).
+
+Size, measured on the full paper run (52 items, 5 datasets): see the report's README section; the
+gallery dominates (≈ 25 kB per picture including its close-up).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from .. import __version__
+from ..errors import FusionBenchError
+from ..image_io import read_image, write_text_atomic
+from . import gallery as gallery_module
+from . import plots
+from .statistics import describe as describe_significance
+from .tables import (
+    RunResults,
+    algorithm_sort_key,
+    format_value,
+    load_run,
+    metric_tables,
+    table_cells,
+    timing_summary,
+)
+
+REPORT_NAME = "report.html"
+
+
+@dataclass
+class TableView:
+    """One paper-style table (dataset x protocol) ready for the template."""
+
+    protocol: str
+    algorithms: list[str]
+    rows: list[dict[str, Any]]  # {"metric", "arrow", "cells": [Cell | None]}
+    statistics: list[tuple[str, str]]  # (metric, sentence)
+
+
+@dataclass
+class DatasetView:
+    """Everything the page shows for one dataset."""
+
+    name: str
+    anchor: str
+    family: str
+    item_count: int
+    tables: list[TableView] = field(default_factory=list)
+    plots: list[tuple[str, str, str]] = field(default_factory=list)  # (title, data URI, caption)
+    gallery: list[gallery_module.GalleryItem] = field(default_factory=list)
+    failure_count: int = 0
+
+
+def write_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = None, *,
+                 compare_paper: bool = False, embed_images: bool = False, gallery: bool = True) -> Path:
+    """Render the report of ``run_dir`` to ``output`` (default ``RUN_DIR/report.html``); returns its path.
+
+    The page is written atomically; its picture folder is built beside it under a temporary name and
+    swapped in when complete, so an interrupted call never leaves a half-written report behind.
+    """
+    results = load_run(run_dir)
+    output = Path(output) if output is not None else results.directory / REPORT_NAME
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    assets_name = f"{output.stem}_files"
+    final_assets = output.parent / assets_name
+    building = None if embed_images else Path(tempfile.mkdtemp(prefix=f".{assets_name}-", dir=output.parent))
+    try:
+        assets = gallery_module.AssetWriter(building, assets_name, output.parent)
+        page = render_report(results, output.parent, assets, compare_paper=compare_paper, with_gallery=gallery)
+        if final_assets.exists():
+            shutil.rmtree(final_assets)
+        if building is not None:
+            building.rename(final_assets)
+            building = None
+        write_text_atomic(output, page)
+    finally:
+        if building is not None:
+            shutil.rmtree(building, ignore_errors=True)
+    return output
+
+
+def render_report(results: RunResults, page_folder: Path, assets: gallery_module.AssetWriter, *,
+                  compare_paper: bool = False, with_gallery: bool = True) -> str:
+    """The page's HTML text (pictures go through ``assets``)."""
+    paper = None
+    if compare_paper:
+        from .paper import load_paper_values
+
+        paper = load_paper_values()
+    run = results.run
+    all_algorithms = _algorithms(results)
+    colours = plots.colour_map(all_algorithms)
+    datasets = [_dataset_view(results, name, page_folder, assets, paper, colours, with_gallery)
+                for name in results.datasets()]
+    timings = timing_summary(results)
+    timing_plot = ""
+    if not results.timings.empty:
+        timing_plot = plots.data_uri_png(plots.timing_chart(results.timings, _ordered(set(results.timings.algorithm)),
+                                                            results.datasets()))
+    context = {
+        "title": f"fusionbench report — {results.directory.name}",
+        "run_dir": str(results.directory),
+        "generated_by": __version__,
+        "run": run,
+        "summary": _summary(results, datasets),
+        "datasets": datasets,
+        "compare_paper": compare_paper,
+        "timings": timings.to_dict("records"),
+        "timing_plot": timing_plot,
+        "failures": results.failures.to_dict("records"),
+        "metadata": _metadata(run),
+        "algorithm_identities": _identities(run.get("algorithms", {})),
+        "metric_identities": _identities(run.get("metrics", {})),
+        "sources": _sources(run.get("datasets", {})),
+    }
+    return _template().render(**context)
+
+
+def _template() -> jinja2.Template:
+    text = resources.files(__package__).joinpath("templates/report.html.j2").read_text(encoding="utf-8")
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                     lstrip_blocks=True)
+    environment.filters["value"] = format_value
+    return environment.from_string(text)
+
+
+def _ordered(names) -> list[str]:
+    return sorted(names, key=algorithm_sort_key)
+
+
+def _algorithms(results: RunResults, dataset: str | None = None) -> list[str]:
+    """Algorithms with a value, a failure or a fused image (on ``dataset``), in the paper's order."""
+    frames = [results.metrics, results.failures, results.timings]
+    names = set()
+    for frame in frames:
+        subset = frame if dataset is None else frame[frame.dataset == dataset]
+        names |= set(subset.algorithm)
+    fused = results.directory / "fused"
+    if fused.is_dir():
+        for folder in fused.iterdir():
+            if folder.is_dir() and (dataset is None or (folder / dataset).is_dir()):
+                names.add(folder.name)
+    return _ordered(names)
+
+
+def _dataset_view(results: RunResults, dataset: str, page_folder: Path, assets: gallery_module.AssetWriter,
+                  paper, colours: dict[str, str], with_gallery: bool) -> DatasetView:
+    recorded = results.run.get("datasets", {}).get(dataset, {})
+    items = results.items(dataset)
+    view = DatasetView(name=dataset, anchor=f"dataset-{gallery_module.safe_file_name(dataset)}",
+                       family=recorded.get("family", ""), item_count=len(items),
+                       failure_count=int((results.failures.dataset == dataset).sum()))
+    algorithms = _algorithms(results, dataset)
+    for algorithm in algorithms:
+        colours.setdefault(algorithm, plots.PALETTE[len(colours) % len(plots.PALETTE)])
+    all_tables = []
+    for protocol in results.protocols():
+        tables = metric_tables(results, dataset, protocol)
+        if not tables:
+            continue
+        all_tables.append((protocol, tables))
+        columns = _ordered({name for table in tables for name in table.summary.algorithm})
+        rows = []
+        for table in tables:
+            cells = table_cells(table, paper)
+            rows.append({"metric": table.metric, "arrow": "↑" if table.higher_is_better else "↓",
+                         "cells": [cells.get(name) for name in columns]})
+        view.tables.append(TableView(protocol, columns, rows,
+                                     [(table.metric, describe_significance(table.significance)) for table in tables]))
+    if all_tables:
+        protocol, tables = all_tables[0]  # the plots show the first protocol (the run's own)
+        _add_plots(view, results, dataset, protocol, tables, colours)
+    if with_gallery:
+        view.gallery = _gallery(results, dataset, items, algorithms, page_folder, assets)
+    return view
+
+
+def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: str, tables, colours) -> None:
+    values = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)]
+    metrics = [table.metric for table in tables]
+    directions = {table.metric: table.higher_is_better for table in tables}
+    algorithms = _ordered(set(values.algorithm))
+    if not algorithms:
+        return
+    suffix = f" (protocol {protocol})" if len(results.protocols()) > 1 else ""
+    view.plots.append((f"Distributions over items{suffix}", plots.data_uri_png(plots.metric_distributions(
+        values, directions, algorithms, metrics, colours)),
+        "One dot per item; boxes show quartiles and median, whiskers 1.5 × IQR."))
+    counts = pd.concat([table.summary[["algorithm", "n_first", "n_second"]] for table in tables]).fillna(0.0)
+    ranked = _ordered(set(counts.algorithm))
+    view.plots.append((f"Rank counts{suffix}", plots.data_uri_png(plots.rank_counts(
+        counts, ranked, view.item_count * len(tables))),
+        "How often each algorithm ranked first / second over all items and metrics (ties shared)."))
+    diagrams = [(table.metric, table.significance.average_ranks, table.significance.pairwise,
+                 table.significance.n_items) for table in tables if len(table.significance.average_ranks) >= 2]
+    if diagrams:
+        view.plots.append((f"Critical-difference diagrams{suffix}", plots.data_uri_png(
+            plots.critical_difference(diagrams)),
+            "Average rank over items (1 = best). Thick bars join algorithms whose pairwise Wilcoxon "
+            "signed-rank test (Holm-corrected, α = 0.05) finds no difference; the red bar is Nemenyi's "
+            "critical difference for scale. Algorithms that failed on any item are left out."))
+
+
+def _gallery(results: RunResults, dataset: str, items: list[str], algorithms: list[str], page_folder: Path,
+             assets: gallery_module.AssetWriter) -> list[gallery_module.GalleryItem]:
+    recorded = results.run.get("datasets", {}).get(dataset, {}).get("sources", {})
+    failures = results.failures[(results.failures.dataset == dataset) & (results.failures.stage == "fuse")]
+    entries = []
+    for item in items:
+        sources = [_load_source(results.directory, dataset, item, index, entry)
+                   for index, entry in enumerate(recorded.get(item, []))]
+        fused = []
+        for algorithm in algorithms:
+            path = results.directory / "fused" / algorithm / dataset / f"{item}.png"
+            failed = failures[(failures.item == item) & (failures.algorithm == algorithm)]
+            if path.is_file():
+                fused.append((algorithm, _read_or_none(path), path, ""))
+            elif len(failed):
+                fused.append((algorithm, None, None, f"failed: {failed.iloc[0].message}"))
+        entries.append(gallery_module.gallery_item(dataset, item, sources, fused, assets))
+    return entries
+
+
+def _read_or_none(path: Path):
+    try:
+        return read_image(path)
+    except FusionBenchError:
+        return None
+
+
+def _load_source(run_dir: Path, dataset: str, item: str, index: int, entry: dict):
+    """(label, image or None, why missing) for a source recorded in run.json."""
+    name = str(entry.get("file", f"source {index + 1}"))
+    label = Path(name).name
+    path = _find_source(run_dir, dataset, item, index, name)
+    if path is None:
+        return label, None, f"source file {name} not found (set --data-dir to the dataset mirror)"
+    image = _read_or_none(path)
+    return label, image, "" if image is not None else f"source file {path} could not be read"
+
+
+def _find_source(run_dir: Path, dataset: str, item: str, index: int, name: str) -> Path | None:
+    """The recorded path, else the data-directory mirrors, else the dataset registry (no download)."""
+    from ..datasets.fetching import fetch, find_in_mirrors
+
+    candidate = Path(name)
+    for path in (candidate, run_dir / candidate):
+        if path.is_file():
+            return path
+    mirrored = find_in_mirrors(name)
+    if mirrored is not None:
+        return mirrored
+    try:
+        from ..datasets import get_dataset
+
+        return fetch(get_dataset(dataset).item(item).sources[index], download=False)
+    except (FusionBenchError, IndexError):
+        return None
+
+
+def _summary(results: RunResults, datasets: list[DatasetView]) -> dict[str, Any]:
+    return {
+        "datasets": len(datasets),
+        "item_count": sum(view.item_count for view in datasets),
+        "algorithms": len(_algorithms(results)),
+        "metrics": len(set(results.metrics.metric)),
+        "value_count": len(results.metrics),
+        "failures": len(results.failures),
+        "protocols": ", ".join(results.protocols()),
+    }
+
+
+def _metadata(run: dict) -> list[tuple[str, str]]:
+    """Top-level scalar facts of run.json, in a readable order."""
+    keys = ["fusionbench_version", "created", "command_line", "protocol", "device", "jobs"]
+    rows = [(key, _text(run[key])) for key in keys if key in run]
+    rows += [(key, _text(value)) for key, value in run.items()
+             if key not in keys and not isinstance(value, dict) and key not in ("algorithms", "metrics", "datasets")]
+    for key, value in run.items():
+        if isinstance(value, dict) and key not in ("algorithms", "metrics", "datasets"):
+            rows += [(f"{key}.{name}", _text(entry)) for name, entry in value.items()]
+    return rows
+
+
+def _identities(entries: dict) -> list[tuple[str, str]]:
+    return [(name, _text(identity)) for name, identity in sorted(entries.items(), key=lambda pair: pair[0])]
+
+
+def _sources(datasets: dict) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for dataset, entry in datasets.items():
+        for item, files in entry.get("sources", {}).items():
+            for file in files:
+                rows.append((dataset, item, str(file.get("file", "")), str(file.get("sha256", ""))))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(_text(part) for part in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_text(entry)}" for key, entry in value.items())
+    return str(value)
