@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-items", type=int, metavar="N", help="only the first N items of each dataset")
     parser.add_argument("--compare-paper", action="store_true", help="add the paper's value and the difference to tables")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html")  # issue 7
 
 
 def settings_from(arguments: argparse.Namespace, command_line: str):
@@ -64,4 +65,8 @@ def run(arguments: argparse.Namespace) -> int:
     if len(summary.failures) > 20:
         print(f"  ... {len(summary.failures) - 20} more in {summary.run_dir / 'failures.csv'}")
     print(f"tables: {summary.run_dir / 'tables'}")
+    if not arguments.no_report:  # the HTML report (fusionbench.reports.html, issue 7)
+        from ..reports.html import write_report
+
+        print(f"report: {write_report(summary.run_dir, compare_paper=arguments.compare_paper)}")
     return 0
