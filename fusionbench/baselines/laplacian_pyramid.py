@@ -1,0 +1,121 @@
+"""The Laplacian pyramid of Liu, Liu & Wang's MST-SR toolbox (after Rockinger's fusion toolbox).
+
+Exactly the reference's border and size rules, because each of them moves fused pixels by tens of
+grey levels near the borders when done differently:
+
+* Analysis filter ``w = [1 4 6 4 1] / 16``, applied separably ('valid' after a 2-pixel symmetric
+  extension, see :func:`symmetric_extension`); synthesis uses ``2 w`` in both directions.
+* :func:`symmetric_extension` (the toolbox's ``es2``) mirrors rows and columns *without* repeating
+  the edge sample and leaves the four corner blocks at **zero** (``np.pad(mode="reflect")`` or
+  OpenCV's pyramids mirror the corners too).
+* Odd sizes are first made even by mirroring one row/column (:func:`pad_to_even`, the toolbox's
+  ``adb``); the band is cropped back after synthesis.
+* ``dec2`` keeps rows/columns 0, 2, 4, ... ; ``undec2`` puts samples back there with zeros between.
+
+Arrays are float64 ``H x W`` or ``H x W x K`` (K planes filtered at once: colour channels and
+sources are stacked along the last axis so that every filter is one OpenCV call).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import InputMismatchError
+
+#: Binomial analysis filter of the toolbox (``w = [1 4 6 4 1] / 16``).
+ANALYSIS_FILTER = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+#: Synthesis filter ``2 w`` (compensates the zeros inserted by upsampling, per direction).
+SYNTHESIS_FILTER = 2.0 * ANALYSIS_FILTER
+_EXTENSION = 2  # half the filter length: the 'valid' filtering of the extension gives the input size
+
+
+def symmetric_extension(planes: np.ndarray, width: int) -> np.ndarray:
+    """The toolbox's ``es2``: mirror ``width`` rows/columns on each side (edge not repeated), corners 0.
+
+    ``Y[width + i, width - 1 - k] = X[i, k + 1]`` etc.; the ``width x width`` corner blocks stay 0.
+    """
+    pad = [(width, width), (width, width)] + [(0, 0)] * (planes.ndim - 2)
+    extended = np.pad(planes, pad, mode="reflect")
+    extended[:width, :width] = 0.0
+    extended[:width, -width:] = 0.0
+    extended[-width:, :width] = 0.0
+    extended[-width:, -width:] = 0.0
+    return extended
+
+
+def pad_to_even(planes: np.ndarray) -> np.ndarray:
+    """The toolbox's ``adb``: append one mirrored row/column (``X[z-2]``) where the size is odd."""
+    rows, columns = planes.shape[:2]
+    pad = [(0, rows % 2), (0, columns % 2)] + [(0, 0)] * (planes.ndim - 2)
+    if rows % 2 == 0 and columns % 2 == 0:
+        return planes
+    return np.pad(planes, pad, mode="reflect")
+
+
+def _filter_valid(extended: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """``conv2(conv2(E, taps, 'valid'), taps', 'valid')`` of an extension made by :func:`symmetric_extension`."""
+    filtered = cv2.sepFilter2D(extended, cv2.CV_64F, taps, taps, borderType=cv2.BORDER_CONSTANT)
+    filtered = filtered[_EXTENSION:-_EXTENSION, _EXTENSION:-_EXTENSION]
+    if extended.ndim == 3 and filtered.ndim == 2:  # OpenCV drops a trailing axis of length 1
+        filtered = filtered[:, :, None]
+    return filtered
+
+
+def lowpass(planes: np.ndarray) -> np.ndarray:
+    """Analysis smoothing ``G`` of an even-sized band (same size as the band)."""
+    return _filter_valid(symmetric_extension(planes, _EXTENSION), ANALYSIS_FILTER)
+
+
+def expand(coarse: np.ndarray) -> np.ndarray:
+    """Upsample by 2 with zeros (``undec2``) and interpolate with ``2 w`` after ``es2``: twice the size."""
+    rows, columns = coarse.shape[:2]
+    upsampled = np.zeros((2 * rows, 2 * columns) + coarse.shape[2:])
+    upsampled[::2, ::2] = coarse
+    return _filter_valid(symmetric_extension(upsampled, _EXTENSION), SYNTHESIS_FILTER)
+
+
+@dataclass
+class Pyramid:
+    """Band-pass levels (finest first, each at its even-padded size), the base band, original sizes."""
+
+    levels: list[np.ndarray]
+    base: np.ndarray
+    sizes: list[tuple[int, int]]
+
+
+def minimum_size(levels: int) -> int:
+    """Smallest side the toolbox's pyramid handles: ``2**levels + 1``.
+
+    The coarsest analysis runs on a band of ``ceil(side / 2**(levels-1))`` samples, padded to even, and
+    ``es2`` needs at least 3 there, so that band must have 3 or more samples.
+    """
+    return 2 ** levels + 1
+
+
+def decompose(planes: np.ndarray, levels: int) -> Pyramid:
+    """Laplacian pyramid of float64 planes (``H x W x K``) as in ``lp_fuse``: ``levels`` band-passes + base."""
+    rows, columns = planes.shape[:2]
+    if min(rows, columns) < minimum_size(levels):
+        raise InputMismatchError(
+            f"image of {columns}x{rows} pixels is too small for a {levels}-level Laplacian pyramid "
+            f"(each side needs at least {minimum_size(levels)} pixels)")
+    band_passes, sizes = [], []
+    current = planes
+    for _ in range(levels):
+        sizes.append(current.shape[:2])
+        current = pad_to_even(current)
+        smoothed = lowpass(current)
+        decimated = smoothed[::2, ::2]
+        band_passes.append(current - expand(decimated))
+        current = decimated
+    return Pyramid(band_passes, current, sizes)
+
+
+def reconstruct(band_passes: list[np.ndarray], base: np.ndarray, sizes: list[tuple[int, int]]) -> np.ndarray:
+    """Inverse of :func:`decompose` (coarsest first: expand, add the band-pass, crop to the stored size)."""
+    current = base
+    for band_pass, (rows, columns) in zip(reversed(band_passes), reversed(sizes)):
+        current = (expand(current) + band_pass)[:rows, :columns]
+    return current
