@@ -58,7 +58,7 @@ def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.nda
     citation="C. S. Xydeas, V. Petrović, Objective image fusion performance measure, Electronics "
              "Letters 36 (4) (2000) 308-309",
     variant="Q^AB/F: 3x3 Sobel (zero-padded 'same'), sigmoids (0.9994,-15,0.5) and (0.9879,-22,0.8), "
-            "orientation modulo pi, weights g^1; 1 when the sources have no edges")
+            "orientation modulo pi, weights g^1 (F = A = B scores 0.9748)")
 def qabf(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """Q^AB/F = sum(Q^AF w_A + Q^BF w_B) / sum(w_A + w_B), w_X = g_X^L with L = 1.
 

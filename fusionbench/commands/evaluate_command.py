@@ -1,0 +1,95 @@
+"""``fusionbench evaluate``: metrics of a folder of fused images (from any tool) on a dataset."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+NAME = "evaluate"
+HELP = "evaluate a folder of fused images against a dataset's sources, one CSV row per image and metric"
+COLUMNS = ("dataset", "item", "algorithm", "protocol", "metric", "value")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, metavar="NAME",
+                        help="dataset name (lytro, lytro-triple, tno-iv, medical, mef; see 'fusionbench list datasets')")
+    parser.add_argument("--fused-dir", required=True, metavar="DIR", help="folder holding the fused images")
+    parser.add_argument("--pattern", default="{name}.png",
+                        help="file name of an item's fused image, {name} = the item name "
+                             "(default '{name}.png'; e.g. 'IFCNN-MAX-IV-{name}.png')")
+    parser.add_argument("--algorithm", metavar="LABEL", help="label for the algorithm column (default: the folder name)")
+    parser.add_argument("--protocol", default="standard",
+                        help="'standard' = metric(A, B, F) (default) or 'ifcnn-paper' = metric(A, A, F)")
+    parser.add_argument("--metric", metavar="NAME", dest="metrics", action="extend", nargs="+",
+                        help="metrics to compute (repeatable; default: every registered metric that applies)")
+    parser.add_argument("--skip-missing", action="store_true",
+                        help="skip items without a fused image instead of stopping with an error")
+    parser.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
+
+
+def fused_path(directory: Path, pattern: str, item: str) -> Path:
+    """The fused image of ``item``: ``directory / pattern.format(name=item)``."""
+    from ..errors import ConfigError
+
+    if "{name}" not in pattern:
+        raise ConfigError(f"--pattern {pattern!r} must contain '{{name}}' (the item name)")
+    try:
+        return directory / pattern.format(name=item)
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(f"--pattern {pattern!r} is not a valid pattern ({error}); use '{{name}}' only") from None
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from ..datasets import get_dataset
+    from ..errors import DataNotFoundError, ImageError
+    from ..image_io import read_image, write_text_atomic
+    from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
+    from ..metrics.protocols import get_protocol
+    from ..registry import get_metric
+
+    dataset = get_dataset(arguments.dataset)
+    protocol = get_protocol(arguments.protocol).name
+    directory = Path(arguments.fused_dir)
+    if not directory.is_dir():
+        raise ImageError(f"{directory}: no such folder (--fused-dir)")
+    algorithm = arguments.algorithm or directory.resolve().name
+    requested = [get_metric(name).name for name in arguments.metrics] if arguments.metrics else None
+
+    rows: list[tuple] = []
+    missing: list[Path] = []
+    for item in dataset.items:
+        path = fused_path(directory, arguments.pattern, item.name)
+        if not path.exists():
+            missing.append(path)
+            continue
+        source_paths = item.source_paths()
+        fused, sources = prepare_images(read_image(path), [read_image(p) for p in source_paths],
+                                        labels=[str(path), *map(str, source_paths)])
+        names = requested or applicable_metrics(len(sources))
+        values = compute_metrics(names, fused, sources, protocol)
+        rows.extend((dataset.name, item.name, algorithm, protocol, name, f"{value:.10g}") for name, value in values.items())
+        print(f"{item.name}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items()), file=sys.stderr)
+    if missing and not arguments.skip_missing:
+        raise DataNotFoundError(f"{len(missing)} of {len(dataset.items)} fused images are missing, first "
+                                f"{missing[0]} (check --fused-dir/--pattern, or pass --skip-missing)")
+    if not rows:
+        raise DataNotFoundError(f"no fused images of {dataset.name} found in {directory} with pattern {arguments.pattern!r}")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    write_text_atomic(arguments.out, buffer.getvalue())
+    _print_means(rows)
+    print(f"wrote {len(rows)} rows to {arguments.out}" + (f" ({len(missing)} items skipped)" if missing else ""))
+    return 0
+
+
+def _print_means(rows: list[tuple]) -> None:
+    by_metric: dict[str, list[float]] = {}
+    for row in rows:
+        by_metric.setdefault(row[4], []).append(float(row[5]))
+    width = max(len(name) for name in by_metric)
+    for name, values in by_metric.items():
+        print(f"{name.ljust(width)}  mean {sum(values) / len(values):.6g}  (n={len(values)})")
