@@ -50,6 +50,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{path}: no such file")
     if path.is_dir():
         raise ImageError(f"{path}: is a directory, expected an image file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: file is empty (0 bytes)")
     try:
         with Image.open(path) as image:
             image.load()  # forces a full decode: truncated or corrupt data raises here
@@ -86,7 +88,10 @@ def _decode_with_opencv(path: Path, fallback: np.ndarray) -> np.ndarray:
     decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if decoded is None:
         return fallback
-    if decoded.ndim == 3:
+    if decoded.ndim == 3 and fallback.ndim == 3 and fallback.shape[2] == 2 and decoded.shape[2] == 4:
+        # Grey + alpha: OpenCV expands it to BGRA; keep it grey (one grey channel, then alpha).
+        decoded = decoded[:, :, [0, 3]]
+    elif decoded.ndim == 3:
         if decoded.shape[2] == 3:
             decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
         elif decoded.shape[2] == 4:
