@@ -41,7 +41,7 @@ from .cache_key import file_sha256
 from .datasets import Dataset, get_dataset, list_datasets
 from .errors import ConfigError, DataNotFoundError, FusionBenchError, MetricError, UnknownNameError
 from .families import MULTI_EXPOSURE
-from .image_io import read_image, rgb_to_grey, to_colour, write_png, write_text_atomic
+from .image_io import read_image, write_png, write_text_atomic
 from .registry import ALGORITHMS, METRICS, AlgorithmSpec, MetricSpec
 from .run_cache import RunCache, fused_key, metric_key
 
@@ -107,24 +107,27 @@ def default_run_directory() -> Path:
 
 
 def parse_protocols(values: Iterable[str] | None) -> tuple[str, ...]:
-    """``standard``, ``ifcnn-paper``, ``both`` or a list of them (order kept, duplicates dropped)."""
+    """Registered protocol names or ``both`` (= standard, ifcnn-paper), comma-separated or repeated.
+
+    Order is kept and duplicates dropped; the default is ``standard``.
+    """
+    from .metrics.protocols import get_protocol
+
     chosen: list[str] = []
     for value in values or ["standard"]:
         for part in str(value).split(","):
-            names = PROTOCOLS if part == "both" else (part,)
-            for name in names:
-                if name not in PROTOCOLS:
-                    raise UnknownNameError(f"unknown protocol {part!r}; choose from {', '.join(PROTOCOLS)} or both")
+            for name in (PROTOCOLS if part == "both" else (part,)):
+                get_protocol(name)  # unknown names raise with a suggestion
                 if name not in chosen:
                     chosen.append(name)
     return tuple(chosen)
 
 
 def metric_accepts(spec: MetricSpec, source_count: int) -> bool:
-    """A metric applies to an item when it compares with that many sources (0 = fused only)."""
-    if spec.sources is None:
-        return source_count >= 1
-    return spec.sources == 0 or spec.sources == source_count
+    """A metric applies to an item with that many sources (the metrics package's rule)."""
+    from .metrics.evaluation import metric_applies
+
+    return metric_applies(spec, source_count)
 
 
 def paper_metrics(family: str) -> tuple[str, ...]:
@@ -257,30 +260,12 @@ def _algorithm_instance(name: str, options: dict[str, Any]):
 
 def compute_metric_value(name: str, fused: np.ndarray, sources: list[np.ndarray], protocol: str) -> float:
     """One metric value through the metrics package's evaluation (colour policy + protocol)."""
-    try:
-        from .metrics.evaluation import compute_metrics
-    except ImportError:  # the metrics package without its evaluation module: call the spec directly
-        value = _direct_metric_value(name, fused, sources, protocol)
-    else:
-        value = float(compute_metrics([name], fused, sources, protocol)[name])
+    from .metrics.evaluation import compute_metrics
+
+    value = float(compute_metrics([name], fused, sources, protocol)[name])
     if not math.isfinite(value):
         raise MetricError(f"{name} returned {value}")
     return value
-
-
-def _direct_metric_value(name: str, fused: np.ndarray, sources: list[np.ndarray], protocol: str) -> float:
-    """Colour policy + protocol by hand: ``ifcnn-paper`` calls a two-source metric as metric(A, A, F)."""
-    spec = METRICS.get(name)
-    if spec.colour == "grey":
-        prepare = lambda image: rgb_to_grey(image).astype(np.float64)  # noqa: E731
-    elif spec.colour == "colour":
-        prepare = to_colour
-    else:
-        prepare = lambda image: image  # noqa: E731
-    compared = [prepare(source) for source in sources]
-    if spec.sources == 2 and protocol == "ifcnn-paper":
-        compared = [compared[0], compared[0]]
-    return float(spec.function(prepare(fused), compared))
 
 
 def device_label(options: dict[str, Any]) -> str:
@@ -504,8 +489,9 @@ def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary
             write_result_csvs(run_dir, plan.tasks, results)
             last_write[0] = time.monotonic()
 
+    fused_in_main: set[str] = set()
     try:
-        _execute(pending, run_dir, jobs, finished)
+        _execute(pending, run_dir, jobs, finished, fused_in_main)
     finally:
         progress.close()
         write_result_csvs(run_dir, plan.tasks, results)
@@ -518,7 +504,7 @@ def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary
         from .reports.tables import write_tables
 
         write_tables(run_dir, compare_paper=settings.compare_paper)
-    fused = sum(1 for result in results.values() if result.fused_now)
+    fused = sum(1 for result in results.values() if result.fused_now or result.task.key in fused_in_main)
     return RunSummary(run_dir, len(plan.tasks), fused, cached, failures, time.perf_counter() - started, plan.skipped)
 
 
@@ -529,7 +515,8 @@ def _progress_bar(total: int, initial: int, enabled: bool):
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
-def _execute(pending: list[Task], run_dir: Path, jobs: int, finished: Callable[[TaskResult], None]) -> None:
+def _execute(pending: list[Task], run_dir: Path, jobs: int, finished: Callable[[TaskResult], None],
+             fused_in_main: set[str]) -> None:
     """CPU tasks in a process pool; torch fusions in this process, their metrics then in the pool."""
     in_pool = [task for task in pending if not task.in_main_process]
     in_main = [task for task in pending if task.in_main_process]
@@ -545,6 +532,8 @@ def _execute(pending: list[Task], run_dir: Path, jobs: int, finished: Callable[[
         futures = {executor.submit(perform, task, str(run_dir)) for task in in_pool}
         for task in in_main:
             fused = perform(task, str(run_dir), with_metrics=False)
+            if fused.fused_now:
+                fused_in_main.add(task.key)
             if fused.record is None:
                 finished(fused)
             else:
