@@ -97,7 +97,8 @@ def mef_ssim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     returns -Inf there; we refuse). Matches ``mef_ms_ssim.m`` value for value, but **does not
     reproduce the IFCNN paper's MEF-SSIM column** (+4.1% on GFF; about 90 input/constant variants
     were tried by the project, none within 0.1%): do not expect the paper's numbers from it.
-    A constant image stack and fused image score 1.
+    A constant image stack and fused image score 1; when any scale score is negative the
+    overall score is defined as 0.
     """
     if len(sources) < 2:
         raise MetricError(f"MEF-SSIM compares the fused image with a stack of at least 2 sources, "
@@ -114,9 +115,8 @@ def mef_ssim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
             stack = [downsample(image) for image in stack]
             fused = downsample(fused)
         scores.append(single_scale_quality(stack, fused))
-    scores = np.array(scores)
-    if np.any(scores <= 0):
-        # A non-positive scale score (anti-correlated structure) has no real fractional power.
-        raise MetricError(f"MEF-SSIM scale scores {np.round(scores, 4).tolist()} include a non-positive "
-                          "value, for which the multi-scale product is undefined")
+    # A scale score can be negative (structure anti-correlated with the desired patches); its
+    # fractional power is not real (MATLAB returns a complex number). Defined here: such a scale
+    # counts as 0, so the overall score is 0 (no structural fidelity).
+    scores = np.maximum(np.array(scores), 0.0)
     return float(np.prod(scores ** SCALE_WEIGHTS))
