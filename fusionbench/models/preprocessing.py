@@ -142,11 +142,15 @@ def fuse_chroma(planes: Sequence[np.ndarray]) -> np.ndarray:
     return fused.astype(np.uint8)
 
 
-def enhance_luma(y: np.ndarray) -> np.ndarray:
-    """The released demo's Y enhancement: studio range ``y/255*235 + (1-y/255)*16`` (truncated), then CLAHE."""
+def studio_range(y: np.ndarray) -> np.ndarray:
+    """Full-range luma to the studio range: ``y/255*235 + (1 - y/255)*16``, truncated to uint8 (0 -> 16, 255 -> 235)."""
     scaled = y / 255.0
-    studio = (scaled * STUDIO_WHITE + (1 - scaled) * STUDIO_BLACK).astype(np.uint8)
-    return cv2.createCLAHE(clipLimit=CLAHE_CLIP_LIMIT, tileGridSize=CLAHE_TILES).apply(studio)
+    return (scaled * STUDIO_WHITE + (1 - scaled) * STUDIO_BLACK).astype(np.uint8)
+
+
+def enhance_luma(y: np.ndarray) -> np.ndarray:
+    """The released demo's Y enhancement: :func:`studio_range`, then CLAHE (clip 2.0, 8x8 tiles, OpenCV)."""
+    return cv2.createCLAHE(clipLimit=CLAHE_CLIP_LIMIT, tileGridSize=CLAHE_TILES).apply(studio_range(y))
 
 
 def merge_ycbcr(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:

@@ -1,0 +1,71 @@
+"""The fast forward pass equals the plain IFCNN to float32 rounding."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.nn import functional  # noqa: E402
+
+from fusionbench.models.fast_inference import FastIFCNN, compose_kernels, fold_batch_norm  # noqa: E402
+from fusionbench.models.ifcnn_network import IFCNN  # noqa: E402
+
+
+def random_network(rule: str, seed: int = 0) -> IFCNN:
+    """An IFCNN with random weights and non-trivial BatchNorm statistics."""
+    torch.manual_seed(seed)
+    network = IFCNN(rule)
+    for block in (network.conv2, network.conv3):
+        block.bn.running_mean.uniform_(-0.5, 0.5)
+        block.bn.running_var.uniform_(0.5, 2.0)
+        block.bn.weight.data.uniform_(0.5, 1.5)
+        block.bn.bias.data.uniform_(-0.2, 0.2)
+    return network.eval()
+
+
+def plain(network, inputs):
+    with torch.no_grad():
+        return network(inputs)
+
+
+@pytest.mark.parametrize("rule", ["max", "mean", "sum"])
+@pytest.mark.parametrize("count", [2, 3])
+def test_fast_path_equals_plain_model(rule, count):
+    network = random_network(rule)
+    inputs = [torch.rand(1, 3, 41, 67) for _ in range(count)]
+    difference = (FastIFCNN(network)(inputs) - plain(network, inputs)).abs().max().item()
+    assert difference <= 1e-4
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 9), (4, 4), (5, 5), (6, 17)])
+def test_fast_path_on_tiny_images(size):
+    network = random_network("max", seed=1)
+    inputs = [torch.rand(1, 3, *size) for _ in range(2)]
+    assert (FastIFCNN(network)(inputs) - plain(network, inputs)).abs().max().item() <= 1e-4
+
+
+def test_fast_path_with_official_weights_on_normalised_input(reference_file):
+    from fusionbench.models.checkpoints import load_checkpoint
+
+    network, _ = load_checkpoint(reference_file("ifcnn-official/snapshots/IFCNN-MAX.pth"))
+    torch.manual_seed(2)
+    inputs = [(torch.rand(1, 3, 64, 80) - 0.45) / 0.225 for _ in range(2)]
+    assert (FastIFCNN(network, channels_last=False)(inputs) - plain(network, inputs)).abs().max().item() <= 1e-4
+    assert (FastIFCNN(network)(inputs) - plain(network, inputs)).abs().max().item() <= 1e-4
+
+
+def test_composed_kernel_is_the_two_convolutions():
+    torch.manual_seed(3)
+    first, second = torch.randn(5, 2, 7, 7, dtype=torch.float64), torch.randn(4, 5, 3, 3, dtype=torch.float64)
+    image = torch.randn(1, 2, 20, 23, dtype=torch.float64)
+    expected = functional.conv2d(functional.conv2d(image, first), second)
+    assert torch.allclose(functional.conv2d(image, compose_kernels(first, second)), expected, atol=1e-10)
+
+
+def test_folded_batch_norm_matches_conv_then_batch_norm():
+    network = random_network("max", seed=4)
+    weight, bias = fold_batch_norm(network.conv2.conv.weight, network.conv2.bn)
+    features = torch.randn(1, 64, 9, 9)
+    with torch.no_grad():
+        expected = network.conv2.bn(network.conv2.conv(features))
+        assert torch.allclose(functional.conv2d(features, weight, bias), expected, atol=1e-5)
