@@ -26,6 +26,7 @@ import io
 import math
 from typing import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -36,6 +37,9 @@ ALPHA = 0.05
 #: A colour-blind-safe palette (Okabe & Ito 2008), cycled over algorithms in table order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 _TEXT = "#222222"
+#: matplotlib 3.10 replaced boxplot's ``vert=False`` by ``orientation="horizontal"``.
+_HORIZONTAL = {"orientation": "horizontal"} if tuple(
+    int(part) for part in matplotlib.__version__.split(".")[:2]) >= (3, 10) else {"vert": False}
 _GRID = "#dddddd"
 
 
@@ -87,8 +91,8 @@ def metric_distributions(values: pd.DataFrame, directions: Mapping[str, bool], a
         positions = np.arange(len(algorithms))[::-1]  # first algorithm on top
         drawn = [(data, position) for data, position in zip(series, positions) if len(data)]
         if drawn:
-            axes.boxplot([data for data, _ in drawn], positions=[position for _, position in drawn], vert=False,
-                         widths=0.6, showfliers=False, medianprops={"color": _TEXT},
+            axes.boxplot([data for data, _ in drawn], positions=[position for _, position in drawn],
+                         **_HORIZONTAL, widths=0.6, showfliers=False, medianprops={"color": _TEXT},
                          boxprops={"color": "#888888"}, whiskerprops={"color": "#888888"},
                          capprops={"color": "#888888"})
         for name, data, position in zip(algorithms, series, positions):

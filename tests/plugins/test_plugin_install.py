@@ -1,9 +1,10 @@
 """Acceptance 1: ``pip install ./examples/fusionbench-example-plugin`` adds its algorithm and metric
-with no change to fusionbench; ``pip uninstall`` removes them.
+with no change to fusionbench — in ``fusionbench list``, and in a ``fusionbench run``'s results,
+tables and report; ``pip uninstall`` removes them.
 
 Done for real in a throw-away virtual environment that sees this machine's packages
 (``--system-site-packages``, no pip of its own, so the system pip and setuptools build the plugin
-offline with ``--no-deps --no-build-isolation``). About 3 s.
+offline with ``--no-deps --no-build-isolation``). About 10 s without the slow run test (two fresh interpreters).
 """
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import shutil
 import subprocess
 import sys
 import venv
+from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from toy_dataset import make_toy_dataset
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PLUGIN = REPOSITORY / "examples" / "fusionbench-example-plugin"
@@ -46,21 +51,53 @@ def plugin_environment(tmp_path_factory):
     return python, build
 
 
-def test_install_lists_the_plugin_and_uninstall_removes_it(plugin_environment):
+def test_installing_lists_the_plugin(plugin_environment):
     python, cwd = plugin_environment
-    algorithms = _run(python, "-m", "fusionbench", "list", "algorithms", cwd=cwd)
-    metrics = _run(python, "-m", "fusionbench", "list", "metrics", cwd=cwd)
-    assert algorithms.returncode == 0, algorithms.stderr
-    row = next(line for line in algorithms.stdout.splitlines() if line.startswith("laplacian-energy "))
+    # `fusionbench list algorithms` and `fusionbench list metrics`, in one interpreter to save its start-up
+    listed = _run(python, "-c", "from fusionbench.cli import main; main(['list', 'algorithms']); "
+                                "main(['list', 'metrics'])", cwd=cwd)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("laplacian-energy "))
     assert "fusionbench_example_plugin.laplacian_energy" in row and "2+" in row
-    assert any(line.startswith("EN-GAIN ") and " higher " in line for line in metrics.stdout.splitlines())
-    # this interpreter (outside the environment) never saw it: nothing in fusionbench changed
-    outside = _run(Path(sys.executable), "-m", "fusionbench", "list", "algorithms", cwd=cwd)
-    assert "laplacian-energy" not in outside.stdout
+    assert any(line.startswith("EN-GAIN ") and " higher " in line for line in listed.stdout.splitlines())
+    # installed into the environment only: this interpreter, and fusionbench's files, are untouched
+    with pytest.raises(metadata.PackageNotFoundError):
+        metadata.distribution("fusionbench-example-plugin")
 
+
+@pytest.mark.slow
+def test_a_run_uses_the_plugin_in_results_tables_and_report(plugin_environment):
+    """About 15 s (a fresh interpreter, a 3-item run and its report)."""
+    pytest.importorskip("fusionbench.runner")
+    python, cwd = plugin_environment
+    _check_a_run_uses_the_plugin(python, cwd)
+
+
+def test_uninstalling_removes_the_plugin(plugin_environment):
+    python, cwd = plugin_environment
     removed = _run(python, "-m", "pip", "uninstall", "--yes", "--quiet", "fusionbench-example-plugin", cwd=cwd)
     assert removed.returncode == 0, removed.stderr
-    after = _run(python, "-m", "fusionbench", "list", "algorithms", cwd=cwd)
-    assert after.returncode == 0 and "laplacian-energy" not in after.stdout
-    missing = _run(python, "-m", "fusionbench", "list", "metrics", cwd=cwd)
-    assert "EN-GAIN" not in missing.stdout
+    after = _run(python, "-c", "import fusionbench; print(fusionbench.list_algorithms(), fusionbench.list_metrics())",
+                 cwd=cwd)
+    assert after.returncode == 0, after.stderr
+    assert "'average'" in after.stdout  # the listing works, and
+    assert "laplacian-energy" not in after.stdout and "EN-GAIN" not in after.stdout  # the plugin is gone
+
+
+def _check_a_run_uses_the_plugin(python: Path, cwd: Path) -> None:
+    """The plugin's algorithm and metric flow into metrics.csv, the tables and the report."""
+    dataset = make_toy_dataset(cwd / "toy")
+    out = cwd / "run"
+    ran = _run(python, "-m", "fusionbench", "run", "--dataset", str(dataset), "--algorithm", "laplacian-energy",
+               "average", "--metric", "SF", "EN-GAIN", "--out", str(out), "--no-progress", "--jobs", "1", cwd=cwd)
+    assert ran.returncode == 0, ran.stderr
+    metrics = pd.read_csv(out / "metrics.csv", dtype={"item": str})
+    plugin = metrics[metrics.algorithm == "laplacian-energy"]
+    assert sorted(set(zip(plugin.item, plugin.metric))) == [
+        (item, metric) for item in ("bright", "dark", "mid") for metric in ("EN-GAIN", "SF")]
+    assert set(metrics[metrics.metric == "EN-GAIN"].algorithm) == {"average", "laplacian-energy"}
+    table = (out / "tables" / "toy-levels.md").read_text(encoding="utf-8")
+    assert "laplacian-energy" in table and "EN-GAIN" in table
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<th>laplacian-energy</th>" in page and "<b>EN-GAIN</b>" in page
+    assert (out / "fused" / "laplacian-energy" / "toy-levels" / "mid.png").is_file()
