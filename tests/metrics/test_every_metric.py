@@ -21,10 +21,6 @@ CONSTANT_VALUES = {
 SIZE = (64, 64)  # large enough for every window (MEF-SSIM needs 44 on the shorter side)
 
 
-def _sources_for(spec, images):
-    return images[:2] if spec.sources in (2, None) else images[:2]
-
-
 @pytest.mark.parametrize("name", list_metrics())
 def test_constant_images_give_the_documented_value(name):
     constant = np.full(SIZE, 100, np.uint8)
