@@ -145,6 +145,7 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
         raise ConfigError(f"{out_dir} already holds a checkpoint (last.pt); pass --resume or choose another --out.")
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    torch.manual_seed(recipe.seed)  # CONV2-4 initialisation: repeatable runs
     network = IFCNN(fusion_rule_of(job.variant))
     resumed = load_checkpoint(last_path) if (job.resume and last_path.exists()) else None
     if resumed is not None:
