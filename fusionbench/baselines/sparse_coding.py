@@ -28,7 +28,7 @@ import numpy as np
 
 #: OMP-Box's thresholds for "inner product too small" and "atoms dependent".
 NEGLIGIBLE = 1e-14
-CHUNK_SIGNALS = 96
+CHUNK_SIGNALS = 128
 DEFAULT_THREADS = 2
 
 
