@@ -14,8 +14,11 @@ raise :class:`~fusionbench.errors.ConfigError` naming the missing, unexpected an
 """
 from __future__ import annotations
 
+import collections
 import os
+import pickle
 import re
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -183,6 +186,50 @@ def trained_checkpoint_directories() -> list[Path]:
     return [directory for directory in directories if directory.is_dir()]
 
 
+class _SummaryUnpickler(pickle.Unpickler):
+    """Reads a ``torch.save`` pickle without torch: tensors become None, nothing else is built.
+
+    Only ``collections.OrderedDict`` is constructed; every ``torch.*`` global (tensor rebuilders,
+    storage types, dtypes) is a placeholder that returns None, and any other global is refused, so
+    reading a file cannot run code. Tensor data (persistent ids) is never read.
+    """
+
+    def find_class(self, module: str, name: str):
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if module == "torch" or module.startswith("torch."):
+            return _no_tensor
+        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a checkpoint summary")
+
+    def persistent_load(self, persistent_id):
+        return None
+
+
+def _no_tensor(*arguments, **keywords) -> None:
+    return None
+
+
+def read_checkpoint_summary(path: str | os.PathLike) -> Mapping[str, Any]:
+    """A checkpoint's top-level content with tensors as None, read without importing torch.
+
+    Used to register trained checkpoints cheaply when the algorithm list is built. Files in another
+    layout (legacy, non-zip) fall back to :func:`read_checkpoint_file`.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl"]
+            if len(pickles) != 1:
+                raise ValueError("no single data.pkl")
+            with archive.open(pickles[0]) as stream:
+                content = _SummaryUnpickler(stream).load()
+        if not isinstance(content, Mapping):
+            raise ValueError("not a dict")
+        return content
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, AttributeError,
+            TypeError, IndexError, KeyError):
+        return read_checkpoint_file(path)
+
+
 def discover_trained_checkpoints(directories: list[Path] | None = None) -> list[tuple[str, Path, dict]]:
     """``(algorithm name, path, metadata)`` for every readable fusionbench checkpoint (``*.pt``).
 
@@ -194,7 +241,9 @@ def discover_trained_checkpoints(directories: list[Path] | None = None) -> list[
     for directory in directories if directories is not None else trained_checkpoint_directories():
         for path in sorted(directory.glob("*.pt")):
             try:
-                content = read_checkpoint_file(path)
+                content = read_checkpoint_summary(path)
+                if content.get("format") != CHECKPOINT_FORMAT:
+                    continue
                 metadata = checkpoint_metadata(content, path)
             except FusionBenchError:
                 continue

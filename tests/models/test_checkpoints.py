@@ -126,3 +126,14 @@ def test_discovery_skips_foreign_files(official_max, tmp_path):
     found = discover_trained_checkpoints([tmp_path])
     assert [(name, path.name, metadata["fusion_rule"]) for name, path, metadata in found] == \
         [("baseline-mean", "a.pt", "mean")]
+
+
+def test_summary_reader_matches_torch_load_without_tensors(official_max, tmp_path):
+    from fusionbench.models.checkpoints import read_checkpoint_summary
+
+    state = torch.load(official_max, map_location="cpu", weights_only=True)
+    path = trained_checkpoint(tmp_path / "x.pt", state, variant="baseline-max", rule="max")
+    summary = read_checkpoint_summary(path)
+    assert (summary["format"], summary["variant"], summary["fusion_rule"], summary["recipe"]) == \
+        ("fusionbench-ifcnn", "baseline-max", "max", {"lr": 1e-4})
+    assert sorted(summary["state_dict"]) == sorted(state) and summary["state_dict"]["conv1.weight"] is None
