@@ -43,15 +43,16 @@ def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
     """
     count = len(stack)
     area = float(WINDOW_SIZE * WINDOW_SIZE)
+    pairs = list(itertools.combinations_with_replacement(range(count), 2))
+    products = {(k, l): stack[k] * stack[l] for k, l in pairs}  # shared by box and Gaussian moments
     box_sums = [box_sum_valid(image, WINDOW_SIZE) for image in stack]
-    # scatter[k][l] = sum over the window of (x_k - mu_k)(x_l - mu_l)
-    scatter = [[None] * count for _ in range(count)]
-    for k, l in itertools.combinations_with_replacement(range(count), 2):
-        value = box_sum_valid(stack[k] * stack[l], WINDOW_SIZE) - box_sums[k] * box_sums[l] / area
-        scatter[k][l] = scatter[l][k] = value
-    norms = [np.sqrt(np.maximum(scatter[k][k], 0.0)) for k in range(count)]
+    # scatter[k, l] = sum over the window of (x_k - mu_k)(x_l - mu_l)
+    scatter = {}
+    for k, l in pairs:
+        scatter[k, l] = scatter[l, k] = box_sum_valid(products[k, l], WINDOW_SIZE) - box_sums[k] * box_sums[l] / area
+    norms = [np.sqrt(np.maximum(scatter[k, k], 0.0)) for k in range(count)]
     strengths = [norm + SIGNAL_OFFSET for norm in norms]
-    total_scatter = sum(scatter[k][l] for k in range(count) for l in range(count))
+    total_scatter = sum(scatter[k, l] * (1.0 if k == l else 2.0) for k, l in pairs)
     consistency = (np.sqrt(np.maximum(total_scatter, 0.0)) + EPS) / (sum(norms) + EPS)
     consistency[consistency > 1] = 1 - EPS
     consistency[consistency < 0] = EPS
@@ -59,8 +60,8 @@ def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
     weights = [(strength / WINDOW_SIZE) ** exponent + EPS for strength in strengths]
     normaliser = sum(weights)
     coefficients = [weight / normaliser / strength for weight, strength in zip(weights, strengths)]
-    desired_norm_sq = sum(coefficients[k] * coefficients[l] * scatter[k][l]
-                          for k in range(count) for l in range(count))
+    desired_norm_sq = sum(coefficients[k] * coefficients[l] * scatter[k, l] * (1.0 if k == l else 2.0)
+                          for k, l in pairs)
     desired_norm = np.sqrt(np.maximum(desired_norm_sq, 0.0))
     max_strength = np.maximum.reduce(strengths)
     rescale = np.divide(max_strength, desired_norm, out=np.ones_like(desired_norm), where=desired_norm > 0)
@@ -71,10 +72,9 @@ def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
     fused_mean = filter_valid(fused, kernel)
     fused_var = filter_valid(fused * fused, kernel) - fused_mean * fused_mean
     desired_var = np.zeros_like(fused_mean)
-    for k, l in itertools.combinations_with_replacement(range(count), 2):
-        covariance = filter_valid(stack[k] * stack[l], kernel) - means[k] * means[l]
-        factor = 1.0 if k == l else 2.0
-        desired_var += factor * coefficients[k] * coefficients[l] * covariance
+    for k, l in pairs:
+        covariance = filter_valid(products[k, l], kernel) - means[k] * means[l]
+        desired_var += (1.0 if k == l else 2.0) * coefficients[k] * coefficients[l] * covariance
     cross = np.zeros_like(fused_mean)
     for k in range(count):
         cross += coefficients[k] * (filter_valid(stack[k] * fused, kernel) - means[k] * fused_mean)
