@@ -14,13 +14,16 @@ eps2 = 1e-6), for N >= 2 sources fused at once:
    filter with replicated borders, detail ``D_n = I_n - B_n``;
 6. ``F = sum_n W^B_n B_n + W^D_n D_n`` with the same weight maps for every colour channel;
    output ``uint8(F * 255)`` (round half away from zero, saturate).
+
+Images smaller than ``2 r + 1`` pixels on a side are refused, as the reference's box filter
+cannot handle them either.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputMismatchError
 from ..families import FAMILIES
 from ..image_io import rgb_to_grey
 from ..registry import register_algorithm
@@ -81,6 +84,13 @@ def fuse(images: list[np.ndarray], r1: int = 45, eps1: float = 0.3, r2: int = 7,
     r1, r2, eps1, eps2 = int(r1), int(r2), float(eps1), float(eps2)
     if r1 < 1 or r2 < 1 or eps1 <= 0 or eps2 <= 0:
         raise ConfigError(f"gff needs radii >= 1 and eps > 0, got r1={r1}, eps1={eps1}, r2={r2}, eps2={eps2}")
+    rows, columns = images[0].shape[:2]
+    largest = max(r1, r2)
+    if min(rows, columns) < 2 * largest + 1:
+        # He's cumulative-sum box filter (used by the reference) indexes 2r+1 rows and columns.
+        raise InputMismatchError(
+            f"image of {columns}x{rows} pixels is too small for gff's guided filter radius {largest} "
+            f"(each side needs at least {2 * largest + 1} pixels; pass a smaller --option r1=...)")
     greys = [rgb_to_grey(image) for image in images]
     initial = initial_weights(saliency(np.dstack(greys)))
     guides = [grey.astype(np.float64) / 255.0 for grey in greys]
