@@ -8,8 +8,9 @@ algorithms disagree most**:
     region   = argmax over all s x s windows W fully inside the image of mean_{(x, y) in W} D(x, y)
     s        = max(16, round(0.2 * min(H, W)))        (a fifth of the shorter side)
 
-computed with an integral image; ties go to the first window in raster order. Where the algorithms
-agree everywhere (or only one algorithm ran) the centre window is used. Grey values are MATLAB
+computed with an integral image; among tied windows the one nearest the image centre wins (then the
+first in raster order). Where the algorithms agree everywhere (or only one algorithm ran) the centre
+window is used. Grey values are MATLAB
 ``rgb2gray`` of colour results. The disagreement map is what a reader wants to inspect: where the
 methods differ is where a choice of method matters.
 
@@ -90,11 +91,13 @@ def choose_region(fused_images: Sequence[np.ndarray], fraction: float = REGION_F
     same_size = [image for image in fused_images if image.shape[:2] == (height, width)]
     if len(same_size) >= 2:
         means = window_means(disagreement_map(same_size), side)
-        # Rounding makes windows that differ only by floating-point noise tie, so ties go to the first.
+        # Rounding makes windows that differ only by floating-point noise tie.
         means = np.round(means, 9)
         if means.max() > 0:
-            top, left = np.unravel_index(int(np.argmax(means)), means.shape)
-            return Region(int(top), int(left), side)
+            tops, lefts = np.nonzero(means == means.max())
+            centre_top, centre_left = (height - side) / 2, (width - side) / 2
+            nearest = int(np.argmin((tops - centre_top) ** 2 + (lefts - centre_left) ** 2))  # first if tied
+            return Region(int(tops[nearest]), int(lefts[nearest]), side)
     return Region((height - side) // 2, (width - side) // 2, side)
 
 
