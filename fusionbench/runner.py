@@ -99,6 +99,7 @@ class RunSettings:
     command_line: str = ""
     compare_paper: bool = False
     write_tables: bool = True
+    paper_metrics_only: bool = False  # per family, only the metrics the paper reports
 
 
 def default_run_directory() -> Path:
@@ -209,7 +210,8 @@ def build_plan(settings: RunSettings, log: Callable[[str], None] = print) -> Pla
             hashes = [source_hash(source, path) for source, path in zip(item.sources, paths)]
             record["items"].append(item.name)
             record["sources"][item.name] = [{"file": path.name, "sha256": digest} for path, digest in zip(paths, hashes)]
-            accepted = [spec for spec in metric_specs if metric_accepts(spec, len(paths))]
+            accepted = [spec for spec in metric_specs if metric_accepts(spec, len(paths)) and (
+                not settings.paper_metrics_only or spec.name in paper_metrics(dataset.family))]
             for spec in accepted:
                 used_metrics[spec.name] = spec
             for spec in suitable:
@@ -268,8 +270,15 @@ def compute_metric_value(name: str, fused: np.ndarray, sources: list[np.ndarray]
     return value
 
 
-def device_label(options: dict[str, Any]) -> str:
-    return str(options.get("device") or "cpu")
+def device_label(algorithm: Any) -> str:
+    """The device an algorithm ran on: its resolved ``device`` attribute ("auto" resolved), else cpu."""
+    instance = getattr(algorithm, "_instance", None)
+    device = str(getattr(instance, "device", None) or algorithm.options.get("device") or "cpu")
+    if device == "auto":
+        import torch  # only algorithms that run on torch have a device option
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 @dataclass
@@ -302,7 +311,7 @@ def perform(task: Task, run_dir: str, with_metrics: bool = True) -> TaskResult:
             return TaskResult(task, None, failures)
         record = {"key": task.key, "algorithm": task.algorithm, "dataset": task.dataset, "item": task.item,
                   "png": task.png, "png_sha256": file_sha256(png), "seconds": seconds,
-                  "device": device_label(task.options), "width": int(fused.shape[1]), "height": int(fused.shape[0]),
+                  "device": device_label(algorithm), "width": int(fused.shape[1]), "height": int(fused.shape[0]),
                   "metrics": {}}
         cache.store(record)
         fused_now = True

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", metavar="DEVICE", help="device for torch algorithms, e.g. cpu or cuda")
     parser.add_argument("--set", action="append", default=[], metavar="ALGORITHM.KEY=VALUE", dest="assignments",
                         help="algorithm option (ALGORITHM may be a glob, e.g. 'ifcnn-*.preprocessing=paper'); repeatable")
+    parser.add_argument("--paper-metrics", action="store_true",
+                        help="per family only the paper's metrics (VIFF, ISSIM, NMI, SF, AG; MEF-SSIM, SF, AG)")
     parser.add_argument("--max-items", type=int, metavar="N", help="only the first N items of each dataset")
     parser.add_argument("--compare-paper", action="store_true", help="add the paper's value and the difference to tables")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,7 +51,8 @@ def settings_from(arguments: argparse.Namespace, command_line: str):
                        algorithms=arguments.algorithm, metrics=arguments.metric,
                        protocols=parse_protocols(arguments.protocol), jobs=arguments.jobs, device=arguments.device,
                        options=options, max_items=arguments.max_items, progress=not arguments.no_progress,
-                       command_line=command_line, compare_paper=arguments.compare_paper)
+                       command_line=command_line, compare_paper=arguments.compare_paper,
+                       paper_metrics_only=arguments.paper_metrics)
 
 
 def run(arguments: argparse.Namespace) -> int:

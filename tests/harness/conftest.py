@@ -19,7 +19,7 @@ ITEM_NAMES = ("a", "b", "c")
 
 def tiny_sources(item: str) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic 6x8 grey sources; item 'b' starts with 200 (test-broken fails on it)."""
-    seed = {"a": 1, "b": 2, "c": 3}[item]
+    seed = ord(item[0])
     generator = np.random.default_rng(seed)
     first = generator.integers(0, 256, size=(6, 8), dtype=np.uint8)
     second = generator.integers(0, 256, size=(6, 8), dtype=np.uint8)
@@ -27,11 +27,11 @@ def tiny_sources(item: str) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def write_tiny_dataset(folder: Path, name: str = "tiny") -> Path:
+def write_tiny_dataset(folder: Path, name: str = "tiny", items=ITEM_NAMES) -> Path:
     from fusionbench.image_io import write_png
 
     folder.mkdir(parents=True, exist_ok=True)
-    for item in ITEM_NAMES:
+    for item in items:
         first, second = tiny_sources(item)
         write_png(folder / f"{item}-1.png", first)
         write_png(folder / f"{item}-2.png", second)
