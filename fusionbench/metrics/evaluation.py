@@ -66,7 +66,7 @@ def metric_applies(spec: MetricSpec, source_count: int) -> bool:
     if spec.sources == 0:
         return True
     if spec.sources is None:
-        return source_count >= (2 if spec.name == "MEF-SSIM" else 1)
+        return source_count >= 2  # stack metrics compare several exposures (MEF-SSIM refuses one)
     return source_count == spec.sources
 
 
