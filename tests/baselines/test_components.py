@@ -1,0 +1,144 @@
+"""The building blocks against hand-computable cases and independent references."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fusionbench.baselines import laplacian_pyramid as pyramid
+from fusionbench.baselines.guided_filter import GuideStatistics, box_sum
+from fusionbench.baselines.lp_fusion import select_band_pass
+from fusionbench.baselines.lpsr import sparse_fuse_base
+from fusionbench.baselines.sparse_coding import omp_error_constrained
+from fusionbench.errors import ChecksumError
+
+
+def test_symmetric_extension_mirrors_without_edge_and_zeroes_corners():
+    x = np.arange(1.0, 13.0).reshape(3, 4)
+    extended = pyramid.symmetric_extension(x, 2)
+    assert extended.shape == (7, 8)
+    np.testing.assert_array_equal(extended[2:5, 2:6], x)
+    np.testing.assert_array_equal(extended[2:5, 1], x[:, 1])  # es2: Y(:, n) = X(:, 2)
+    np.testing.assert_array_equal(extended[2:5, 0], x[:, 2])
+    np.testing.assert_array_equal(extended[2:5, 6], x[:, 2])  # X(:, s-1)
+    np.testing.assert_array_equal(extended[1, 2:6], x[1])
+    np.testing.assert_array_equal(extended[6, 2:6], x[0])  # X(z-2, :) with z = 3
+    for corner in (extended[:2, :2], extended[:2, -2:], extended[-2:, :2], extended[-2:, -2:]):
+        np.testing.assert_array_equal(corner, 0.0)
+
+
+def test_pad_to_even_mirrors_one_row_and_column():
+    x = np.arange(15.0).reshape(3, 5)
+    padded = pyramid.pad_to_even(x)
+    assert padded.shape == (4, 6)
+    np.testing.assert_array_equal(padded[3, :5], x[1])
+    np.testing.assert_array_equal(padded[:3, 5], x[:, 3])
+    assert padded[3, 5] == x[1, 3]
+
+
+@pytest.mark.parametrize("shape", [(17, 17), (33, 50), (61, 47, 3)])
+def test_pyramid_reconstructs_exactly(shape):
+    x = np.random.default_rng(0).uniform(0, 255, size=shape)
+    planes = x if x.ndim == 3 else x[:, :, None]
+    levels = pyramid.decompose(planes, 4)
+    np.testing.assert_allclose(pyramid.reconstruct(levels.levels, levels.base, levels.sizes), planes, atol=1e-9)
+
+
+def test_expand_interpolates_with_twice_the_filter():
+    coarse = np.zeros((6, 6, 1))
+    coarse[2, 2] = 1.0  # an impulse whose footprint stays clear of the mirrored borders
+    fine = pyramid.expand(coarse)[:, :, 0]
+    taps = 2 * pyramid.ANALYSIS_FILTER
+    expected = np.zeros((12, 12))
+    expected[2:7, 2:7] = np.outer(taps, taps)
+    np.testing.assert_allclose(fine, expected)
+
+
+def test_band_pass_rule_activity_consistency_and_ties():
+    first = np.zeros((5, 5, 1))
+    second = np.full((5, 5, 1), 2.0)
+    first[2, 2] = 5.0  # one strong coefficient: its 3x3 maximum wins a 3x3 area ...
+    chosen = select_band_pass(first, second)[:, :, 0]
+    expected = np.full((5, 5), 2.0)
+    # ... then the majority vote keeps input 1 where more than 4 of the 9 neighbouring decisions chose it:
+    # 9 at the centre, 6 at its edge neighbours, only 4 at the diagonal ones.
+    expected[1:4, 1:4] = 0.0
+    expected[2, 2] = 5.0
+    expected[1::2, 1::2][:2, :2] = 2.0
+    np.testing.assert_array_equal(chosen, expected)
+    # equal activity everywhere: ties go to the second input
+    np.testing.assert_array_equal(select_band_pass(np.ones((4, 4, 1)), -np.ones((4, 4, 1))), -np.ones((4, 4, 1)))
+
+
+def test_box_sum_is_the_truncated_window_sum():
+    x = np.random.default_rng(1).normal(size=(9, 12))
+    radius = 3
+    expected = np.array([[x[max(i - radius, 0):i + radius + 1, max(j - radius, 0):j + radius + 1].sum()
+                          for j in range(12)] for i in range(9)])
+    np.testing.assert_allclose(box_sum(x, radius), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_guided_filter_known_cases():
+    guide = np.random.default_rng(2).uniform(size=(20, 25))
+    statistics = GuideStatistics.of(guide, 4)
+    np.testing.assert_allclose(statistics.filter(np.ones_like(guide), 0.1), 1.0, atol=1e-12)
+    # the guide filtered by itself with a tiny eps is (almost) the guide: a = 1, b = 0
+    np.testing.assert_allclose(statistics.filter(guide, 1e-12), guide, atol=1e-6)
+    # a huge eps makes a ~ 0: the output is the truncated-window mean of the mean
+    values = np.random.default_rng(3).uniform(size=guide.shape)
+    count = box_sum(np.ones_like(guide), 4)
+    mean = box_sum(values, 4) / count
+    np.testing.assert_allclose(statistics.filter(values, 1e9), box_sum(mean, 4) / count, atol=1e-8)
+
+
+def test_batched_omp_gives_scikit_learns_codes():
+    """scikit-learn's orthogonal_mp_gram (one signal at a time) is the correctness reference."""
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    from fusionbench.baselines.dictionary import load_dictionary
+
+    try:
+        atoms = load_dictionary()
+    except Exception as error:  # offline without the mirror
+        pytest.skip(f"LP-SR dictionary unavailable: {error}")
+    generator = np.random.default_rng(4)
+    image = np.cumsum(np.cumsum(generator.normal(size=(40, 40)), axis=0), axis=1)
+    patches = np.lib.stride_tricks.sliding_window_view(image, (8, 8))[::3, ::3].reshape(-1, 64)
+    patches = np.vstack([patches - patches.mean(axis=1, keepdims=True), np.zeros((1, 64))])
+    codes = omp_error_constrained(patches, atoms, 0.1, chunk=32)
+    expected = sklearn.orthogonal_mp_gram(atoms.T @ atoms, (patches @ atoms).T, tol=0.01,
+                                          norms_squared=np.einsum("pn,pn->p", patches, patches)).T
+    np.testing.assert_array_equal(codes != 0, expected != 0)
+    np.testing.assert_allclose(codes, expected, atol=1e-6)
+    residual = np.linalg.norm(patches - codes @ atoms.T, axis=1)
+    assert residual.max() <= 0.1 + 1e-9
+    assert not codes[-1].any()  # a zero signal needs no atom
+
+
+def test_sparse_base_leaves_uncovered_cells_averaged():
+    """Width 11: patches start at columns 0 and 2 (cover 0..9); column 10 is not covered -> (A + B) / 2."""
+    from fusionbench.baselines.dictionary import load_dictionary
+
+    try:
+        load_dictionary()
+    except Exception as error:
+        pytest.skip(f"LP-SR dictionary unavailable: {error}")
+    generator = np.random.default_rng(5)
+    first = generator.uniform(0, 255, size=(10, 11, 1))
+    second = generator.uniform(0, 255, size=(10, 11, 1))
+    fused = sparse_fuse_base(first, second)
+    np.testing.assert_array_equal(fused[:, 10], (first[:, 10] + second[:, 10]) / 2)
+    assert not np.allclose(fused[:, :10], (first[:, :10] + second[:, :10]) / 2)
+
+
+def test_dictionary_file_is_checked(tmp_path):
+    from fusionbench.baselines.dictionary import DICTIONARY_FILE
+    from fusionbench.datasets.fetching import fetch, set_data_directories
+
+    (tmp_path / "lpsr").mkdir()
+    (tmp_path / "lpsr" / "D_100000_256_8.mat").write_bytes(b"not the dictionary")
+    set_data_directories([tmp_path])
+    try:
+        with pytest.raises(ChecksumError, match="D_100000_256_8.mat"):
+            fetch(DICTIONARY_FILE, download=False)
+    finally:
+        set_data_directories(None)
+    assert DICTIONARY_FILE.url.startswith("https://raw.githubusercontent.com/yuliu316316/MST-SR-Fusion-Toolbox/")
