@@ -90,6 +90,7 @@ def test_guided_filter_known_cases():
     np.testing.assert_allclose(statistics.filter(values, 1e9), box_sum(mean, 4) / count, atol=1e-8)
 
 
+@pytest.mark.filterwarnings("ignore:Orthogonal matching pursuit ended prematurely")
 def test_batched_omp_gives_scikit_learns_codes():
     """scikit-learn's orthogonal_mp_gram (one signal at a time) is the correctness reference."""
     sklearn = pytest.importorskip("sklearn.linear_model")
