@@ -76,7 +76,7 @@ def metric_distributions(values: pd.DataFrame, directions: Mapping[str, bool], a
                          metrics: Sequence[str], colours: Mapping[str, str] | None = None) -> bytes:
     """Box-and-dots per algorithm for each metric (``values``: columns item, algorithm, metric, value)."""
     colours = colours or colour_map(algorithms)
-    columns = min(3, max(1, len(metrics)))
+    columns = 2 if len(metrics) == 4 else min(3, max(1, len(metrics)))  # 4 metrics: a 2 x 2 grid, no hole
     rows = max(1, math.ceil(len(metrics) / columns))
     figure = _new_figure(4.4 * columns, 0.42 * len(algorithms) * rows + 1.1 * rows + 0.3)
     grid = figure.subplots(rows, columns, squeeze=False)

@@ -20,6 +20,10 @@ from fusionbench.registry import ALGORITHMS, METRICS, Registry
 def install_fake_plugin(tmp_path, monkeypatch):
     """Function(distribution, entry_points_ini, modules: {name: source}) installing a fake plugin."""
     installed_modules: list[str] = []
+    # The process-wide registries read entry points once: load them now, before a fake plugin is on
+    # sys.path, so that no other test ever sees these fakes (or their load errors).
+    ALGORITHMS.load()
+    METRICS.load()
 
     def install(distribution: str, entry_points: str, modules: dict[str, str]) -> None:
         site = tmp_path / distribution
