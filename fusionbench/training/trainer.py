@@ -164,11 +164,9 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
                   if uses_perceptual else None)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if world_size > 1 and device.type == "cuda":
+        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
     model: nn.Module = network
-    if world_size > 1:
-        if device.type == "cuda":
-            network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
-        model = nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
 
     sampler = MultiFocusSampler(job.images, recipe.source_scale, device, recipe.seed + 1000 * rank)
     if resumed is not None and resumed.get("rng") is not None and rank == 0:
@@ -197,6 +195,9 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
                 if resumed.get("scaler"):
                     scaler.load_state_dict(resumed["scaler"])
             optimizer_stage = stage_index
+            if world_size > 1:  # re-wrapped per stage: DDP must see which parameters train in this stage
+                model = nn.parallel.DistributedDataParallel(
+                    network, device_ids=[device.index] if device.type == "cuda" else None)
         began = time.perf_counter()
         learning_rate = poly_learning_rate(stage.base_learning_rate, stage_iteration, stage.iterations, stage.poly_power)
         for group in optimizer.param_groups:
