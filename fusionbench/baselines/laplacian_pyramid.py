@@ -12,8 +12,8 @@ grey levels near the borders when done differently:
   ``adb``); the band is cropped back after synthesis.
 * ``dec2`` keeps rows/columns 0, 2, 4, ... ; ``undec2`` puts samples back there with zeros between.
 
-Arrays are float64 ``H x W`` or ``H x W x K`` (K planes filtered at once: colour channels and
-sources are stacked along the last axis so that every filter is one OpenCV call).
+Arrays are float64 planes ``H x W`` (colour channels and sources are separate planes: one OpenCV
+call per plane is faster than one call on interleaved channels).
 """
 from __future__ import annotations
 
@@ -31,13 +31,12 @@ SYNTHESIS_FILTER = 2.0 * ANALYSIS_FILTER
 _EXTENSION = 2  # half the filter length: the 'valid' filtering of the extension gives the input size
 
 
-def symmetric_extension(planes: np.ndarray, width: int) -> np.ndarray:
+def symmetric_extension(plane: np.ndarray, width: int) -> np.ndarray:
     """The toolbox's ``es2``: mirror ``width`` rows/columns on each side (edge not repeated), corners 0.
 
     ``Y[width + i, width - 1 - k] = X[i, k + 1]`` etc.; the ``width x width`` corner blocks stay 0.
     """
-    pad = [(width, width), (width, width)] + [(0, 0)] * (planes.ndim - 2)
-    extended = np.pad(planes, pad, mode="reflect")
+    extended = cv2.copyMakeBorder(plane, width, width, width, width, cv2.BORDER_REFLECT_101)
     extended[:width, :width] = 0.0
     extended[:width, -width:] = 0.0
     extended[-width:, :width] = 0.0
@@ -45,35 +44,37 @@ def symmetric_extension(planes: np.ndarray, width: int) -> np.ndarray:
     return extended
 
 
-def pad_to_even(planes: np.ndarray) -> np.ndarray:
+def pad_to_even(plane: np.ndarray) -> np.ndarray:
     """The toolbox's ``adb``: append one mirrored row/column (``X[z-2]``) where the size is odd."""
-    rows, columns = planes.shape[:2]
-    pad = [(0, rows % 2), (0, columns % 2)] + [(0, 0)] * (planes.ndim - 2)
+    rows, columns = plane.shape
     if rows % 2 == 0 and columns % 2 == 0:
-        return planes
-    return np.pad(planes, pad, mode="reflect")
+        return plane
+    return cv2.copyMakeBorder(plane, 0, rows % 2, 0, columns % 2, cv2.BORDER_REFLECT_101)
 
 
 def _filter_valid(extended: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """``conv2(conv2(E, taps, 'valid'), taps', 'valid')`` of an extension made by :func:`symmetric_extension`."""
     filtered = cv2.sepFilter2D(extended, cv2.CV_64F, taps, taps, borderType=cv2.BORDER_CONSTANT)
-    filtered = filtered[_EXTENSION:-_EXTENSION, _EXTENSION:-_EXTENSION]
-    if extended.ndim == 3 and filtered.ndim == 2:  # OpenCV drops a trailing axis of length 1
-        filtered = filtered[:, :, None]
-    return filtered
+    return filtered[_EXTENSION:-_EXTENSION, _EXTENSION:-_EXTENSION]
 
 
-def lowpass(planes: np.ndarray) -> np.ndarray:
+def lowpass(plane: np.ndarray) -> np.ndarray:
     """Analysis smoothing ``G`` of an even-sized band (same size as the band)."""
-    return _filter_valid(symmetric_extension(planes, _EXTENSION), ANALYSIS_FILTER)
+    return _filter_valid(symmetric_extension(plane, _EXTENSION), ANALYSIS_FILTER)
 
 
 def expand(coarse: np.ndarray) -> np.ndarray:
     """Upsample by 2 with zeros (``undec2``) and interpolate with ``2 w`` after ``es2``: twice the size."""
-    rows, columns = coarse.shape[:2]
-    upsampled = np.zeros((2 * rows, 2 * columns) + coarse.shape[2:])
-    upsampled[::2, ::2] = coarse
-    return _filter_valid(symmetric_extension(upsampled, _EXTENSION), SYNTHESIS_FILTER)
+    rows, columns = coarse.shape
+    # Built directly with its es2 extension: zeros between samples, mirrored borders, zero corners.
+    extended = np.zeros((2 * rows + 2 * _EXTENSION, 2 * columns + 2 * _EXTENSION))
+    extended[_EXTENSION:-_EXTENSION:2, _EXTENSION:-_EXTENSION:2] = coarse
+    inner = extended[_EXTENSION:-_EXTENSION, _EXTENSION:-_EXTENSION]
+    extended[_EXTENSION:-_EXTENSION, :_EXTENSION] = inner[:, _EXTENSION:0:-1]
+    extended[_EXTENSION:-_EXTENSION, -_EXTENSION:] = inner[:, -2:-2 - _EXTENSION:-1]
+    extended[:_EXTENSION, _EXTENSION:-_EXTENSION] = inner[_EXTENSION:0:-1]
+    extended[-_EXTENSION:, _EXTENSION:-_EXTENSION] = inner[-2:-2 - _EXTENSION:-1]
+    return _filter_valid(extended, SYNTHESIS_FILTER)
 
 
 @dataclass
@@ -94,15 +95,15 @@ def minimum_size(levels: int) -> int:
     return 2 ** levels + 1
 
 
-def decompose(planes: np.ndarray, levels: int) -> Pyramid:
-    """Laplacian pyramid of float64 planes (``H x W x K``) as in ``lp_fuse``: ``levels`` band-passes + base."""
-    rows, columns = planes.shape[:2]
+def decompose(plane: np.ndarray, levels: int) -> Pyramid:
+    """Laplacian pyramid of a float64 plane as in ``lp_fuse``: ``levels`` band-passes + base."""
+    rows, columns = plane.shape
     if min(rows, columns) < minimum_size(levels):
         raise InputMismatchError(
             f"image of {columns}x{rows} pixels is too small for a {levels}-level Laplacian pyramid "
             f"(each side needs at least {minimum_size(levels)} pixels)")
     band_passes, sizes = [], []
-    current = planes
+    current = plane
     for _ in range(levels):
         sizes.append(current.shape[:2])
         current = pad_to_even(current)

@@ -33,8 +33,8 @@ from .laplacian_pyramid import decompose, reconstruct, symmetric_extension
 LEVELS = 4
 _NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
 
-#: A base-band rule: ``(base_1, base_2) -> fused base`` on ``H x W x K`` float64 planes.
-BaseRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: A base-band rule: ``(bases_1, bases_2) -> fused bases``, lists of float64 planes (one per channel).
+BaseRule = Callable[[list[np.ndarray], list[np.ndarray]], list[np.ndarray]]
 
 
 def select_band_pass(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -43,34 +43,31 @@ def select_band_pass(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     activity_second = _local_maximum(np.abs(symmetric_extension(second, 1)))
     chosen_first = (activity_first > activity_second).astype(np.float32)
     # 'valid' 3x3 count over the extended grid: back to the band's own size.
-    votes = cv2.boxFilter(chosen_first, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
-    votes = votes[1:-1, 1:-1]
-    if first.ndim == 3 and votes.ndim == 2:
-        votes = votes[:, :, None]
+    votes = cv2.boxFilter(chosen_first, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)[1:-1, 1:-1]
     return np.where(votes > 4.5, first, second)
 
 
-def _local_maximum(planes: np.ndarray) -> np.ndarray:
+def _local_maximum(plane: np.ndarray) -> np.ndarray:
     # Values are >= 0, so the border rule (ordfilt2 pads with 0) cannot change any maximum.
-    maximum = cv2.dilate(planes, _NEIGHBOURHOOD, borderType=cv2.BORDER_REPLICATE)
-    if planes.ndim == 3 and maximum.ndim == 2:
-        maximum = maximum[:, :, None]
-    return maximum
+    return cv2.dilate(plane, _NEIGHBOURHOOD, borderType=cv2.BORDER_REPLICATE)
 
 
-def average_base(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+def average_base(first: list[np.ndarray], second: list[np.ndarray]) -> list[np.ndarray]:
     """The toolbox's ``selb`` rule 3: the mean of the two base bands."""
-    return (first + second) / 2.0
+    return [(one + other) / 2.0 for one, other in zip(first, second)]
 
 
-def fuse_pair(first: np.ndarray, second: np.ndarray, base_rule: BaseRule = average_base,
-              levels: int = LEVELS) -> np.ndarray:
-    """One ``lp_fuse``-style fusion of two float64 ``H x W x K`` stacks of planes (no rounding)."""
-    planes = first.shape[2]
-    pyramid = decompose(np.concatenate([first, second], axis=2), levels)
-    band_passes = [select_band_pass(level[:, :, :planes], level[:, :, planes:]) for level in pyramid.levels]
-    base = base_rule(pyramid.base[:, :, :planes], pyramid.base[:, :, planes:])
-    return reconstruct(band_passes, base, pyramid.sizes)
+def fuse_pair(first: list[np.ndarray], second: list[np.ndarray], base_rule: BaseRule = average_base,
+              levels: int = LEVELS) -> list[np.ndarray]:
+    """One ``lp_fuse``-style fusion of two images given as lists of float64 planes (no rounding)."""
+    pyramids_first = [decompose(plane, levels) for plane in first]
+    pyramids_second = [decompose(plane, levels) for plane in second]
+    bases = base_rule([pyramid.base for pyramid in pyramids_first], [pyramid.base for pyramid in pyramids_second])
+    fused = []
+    for one, other, base in zip(pyramids_first, pyramids_second, bases):
+        band_passes = [select_band_pass(a, b) for a, b in zip(one.levels, other.levels)]
+        fused.append(reconstruct(band_passes, base, one.sizes))
+    return fused
 
 
 def fuse_sequentially(images: Sequence[np.ndarray], base_rule: BaseRule = average_base,
@@ -83,16 +80,17 @@ def fuse_sequentially(images: Sequence[np.ndarray], base_rule: BaseRule = averag
     return to_uint8_image(fused, grey=images[0].ndim == 2)
 
 
-def as_planes(image: np.ndarray) -> np.ndarray:
-    """uint8 grey or RGB -> float64 ``H x W x K`` (K = 1 or 3) in 0..255."""
-    planes = image.astype(np.float64)
-    return planes[:, :, None] if planes.ndim == 2 else planes
+def as_planes(image: np.ndarray) -> list[np.ndarray]:
+    """uint8 grey or RGB -> list of float64 planes (1 or 3) in 0..255."""
+    if image.ndim == 2:
+        return [image.astype(np.float64)]
+    return [image[:, :, channel].astype(np.float64) for channel in range(image.shape[2])]
 
 
-def to_uint8_image(planes: np.ndarray, grey: bool) -> np.ndarray:
-    """MATLAB ``uint8()``: round half away from zero, saturate to 0..255."""
-    rounded = np.clip(np.floor(np.abs(planes) + 0.5) * np.sign(planes), 0, 255).astype(np.uint8)
-    return rounded[:, :, 0] if grey else rounded
+def to_uint8_image(planes: list[np.ndarray], grey: bool) -> np.ndarray:
+    """MATLAB ``uint8()`` of the planes: round half away from zero, saturate to 0..255."""
+    rounded = [np.clip(np.floor(np.abs(plane) + 0.5) * np.sign(plane), 0, 255).astype(np.uint8) for plane in planes]
+    return rounded[0] if grey else np.dstack(rounded)
 
 
 @register_algorithm("lp", families=FAMILIES, min_inputs=2, max_inputs=None, colour="any", version="1",

@@ -79,6 +79,13 @@ def sparse_fuse_base(first: np.ndarray, second: np.ndarray, dictionary: np.ndarr
     return fused
 
 
+def fuse_base_bands(first: list[np.ndarray], second: list[np.ndarray], dictionary: np.ndarray | None = None,
+                    epsilon: float = EPSILON) -> list[np.ndarray]:
+    """The base-band rule of LP-SR for :func:`.lp_fusion.fuse_pair`: planes in, planes out (all coded at once)."""
+    fused = sparse_fuse_base(np.dstack(first), np.dstack(second), dictionary, epsilon)
+    return [fused[:, :, plane] for plane in range(fused.shape[2])]
+
+
 @register_algorithm("lpsr", families=FAMILIES, min_inputs=2, max_inputs=None, colour="any", version="1",
                     citation="Liu, Liu, Wang, Information Fusion 24 (2015) 147-164",
                     summary="Laplacian pyramid (4 levels) with sparse-representation base fusion (LP-SR)")
@@ -86,7 +93,7 @@ def fuse(images: list[np.ndarray], levels: int = LEVELS, epsilon: float = EPSILO
     """LP-SR as ``lp_sr_fuse(A, B, 4, 3, 3, D, 6, 0.1)``; N sources sequentially (see module docstring)."""
     dictionary = load_dictionary()
 
-    def base_rule(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-        return sparse_fuse_base(first, second, dictionary, float(epsilon))
+    def base_rule(first: list[np.ndarray], second: list[np.ndarray]) -> list[np.ndarray]:
+        return fuse_base_bands(first, second, dictionary, float(epsilon))
 
     return fuse_sequentially(images, base_rule, int(levels))

@@ -70,7 +70,7 @@ def test_n_inputs_fuse_sequentially_without_intermediate_rounding(grey_pair, nam
     third = smooth_image(3)
     stack = [grey_pair[0], grey_pair[1], third]
     fused = create_algorithm(name).fuse(stack)
-    rule = lp_fusion.average_base if name == "lp" else lpsr.sparse_fuse_base
+    rule = lp_fusion.average_base if name == "lp" else lpsr.fuse_base_bands
     planes = [lp_fusion.as_planes(image) for image in stack]
     expected = lp_fusion.fuse_pair(lp_fusion.fuse_pair(planes[0], planes[1], rule), planes[2], rule)
     np.testing.assert_array_equal(fused, lp_fusion.to_uint8_image(expected, grey=True))
