@@ -13,6 +13,8 @@ Each rewrite below is exact in real arithmetic; in float32 the outputs stay with
   recomputed with the two-step path on 5-pixel strips along the four sides.
 * MAX fusion before the ReLU (``max(relu a, relu b) = relu(max(a, b))`` since ReLU is monotonic),
   element-wise in place; ReLU in place.
+* CONV3's replicate padding done by the convolution's free zero padding plus a recomputed
+  1-pixel ring (:func:`replicate_padded_conv`), instead of copying the 64-channel map.
 * ``torch.inference_mode`` (no autograd bookkeeping).
 """
 from __future__ import annotations
@@ -46,6 +48,48 @@ def compose_kernels(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     return composed.permute(1, 0, 2, 3).contiguous()
 
 
+def edge_strips(tensor: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(top and bottom ``width`` rows stacked on the batch axis, left and right columns likewise)."""
+    rows = torch.cat([tensor[:, :, :width, :], tensor[:, :, -width:, :]], dim=0)
+    columns = torch.cat([tensor[:, :, :, :width], tensor[:, :, :, -width:]], dim=0)
+    return rows, columns
+
+
+def replace_ring(target: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, radius: int) -> None:
+    """Write a recomputed outer ring of width ``radius`` into ``target`` (strips as from :func:`edge_strips`).
+
+    ``rows``/``columns`` hold the top (bottom) strips in their first (second) half of the batch axis.
+    Corners come from the column strips, which are complete (full height).
+    """
+    half = rows.shape[0] // 2
+    target[:, :, :radius, :] = rows[:half, :, :radius, :]
+    target[:, :, -radius:, :] = rows[half:, :, -radius:, :]
+    target[:, :, :, :radius] = columns[:half, :, :, :radius]
+    target[:, :, :, -radius:] = columns[half:, :, :, -radius:]
+
+
+def replicate_padded_conv(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                          layout=lambda tensor: tensor) -> torch.Tensor:
+    """``conv2d(pad(features, r, "replicate"), weight, bias)`` for an odd square kernel of radius r.
+
+    Replicate-padding a 64-channel feature map copies all of it (and in ``channels_last`` that copy
+    is slow); the convolution's own zero padding is free. The two agree everywhere but the outer
+    ring of width r, which is recomputed from strips of 2r rows/columns padded the original way.
+    """
+    radius = weight.shape[-1] // 2
+    height, width = features.shape[-2:]
+
+    def exact(tensor: torch.Tensor) -> torch.Tensor:
+        return functional.conv2d(layout(functional.pad(tensor, (radius,) * 4, mode="replicate")), weight, bias)
+
+    if height < 2 * radius or width < 2 * radius:
+        return exact(features)
+    output = functional.conv2d(features, weight, bias, padding=radius)
+    rows, columns = edge_strips(features, 2 * radius)
+    replace_ring(output, exact(rows), exact(columns), radius)
+    return output
+
+
 class FastIFCNN(nn.Module):
     """Inference-only IFCNN built from a loaded :class:`IFCNN`; ``forward(list of (B,3,H,W))``."""
 
@@ -77,42 +121,54 @@ class FastIFCNN(nn.Module):
         return functional.conv2d(self._layout(functional.pad(first, (1, 1, 1, 1), mode="replicate")),
                                  self.conv2, self.bias2)
 
-    def pre_activation_features(self, image: torch.Tensor) -> torch.Tensor:
-        """CONV2's output before its ReLU, by the 9x9 composed kernel with the border ring recomputed."""
-        height, width = image.shape[-2:]
-        if height < _RING_STRIP or width < _RING_STRIP:
-            return self._two_step(image)
-        padded = self._layout(functional.pad(image, (4, 4, 4, 4), mode="replicate"))
-        features = functional.conv2d(padded, self.conv12, self.bias2)
-        features[:, :, :1, :] = self._two_step(image[:, :, :_RING_STRIP, :])[:, :, :1, :]
-        features[:, :, -1:, :] = self._two_step(image[:, :, -_RING_STRIP:, :])[:, :, -1:, :]
-        features[:, :, :, :1] = self._two_step(image[:, :, :, :_RING_STRIP])[:, :, :, :1]
-        features[:, :, :, -1:] = self._two_step(image[:, :, :, -_RING_STRIP:])[:, :, :, -1:]
-        return features
+    def _combine(self, features: torch.Tensor, fused: torch.Tensor | None) -> torch.Tensor:
+        """Accumulate one input's CONV2 features: running max before ReLU, or running sum after it."""
+        if self.fusion_rule == "max":
+            return features if fused is None else torch.maximum(fused, features, out=fused)
+        features = features.relu_()
+        return features if fused is None else fused.add_(features)
+
+    def _combine_strips(self, strips: torch.Tensor, count: int) -> torch.Tensor:
+        """Fuse recomputed ring strips of ``count`` inputs, laid out (side, input) on the batch axis."""
+        per_side = strips.unflatten(0, (2, count))
+        if self.fusion_rule == "max":
+            return per_side.amax(dim=1)
+        return per_side.relu().sum(dim=1)
 
     def fuse(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Fused CONV2 features (after ReLU) of N inputs, accumulated in place."""
-        fused = None
-        for image in inputs:
-            features = self.pre_activation_features(image)
-            if self.fusion_rule == "max":
-                fused = features if fused is None else torch.maximum(fused, features, out=fused)
-            else:
-                features = features.relu_()
-                fused = features if fused is None else fused.add_(features)
+        """Fused CONV2 features (after ReLU) of N inputs of shape (1, 3, H, W).
+
+        Each input goes through the 9x9 composed kernel and is folded into one accumulator in place;
+        the outer ring of the fused map is then replaced by the fusion of the exactly recomputed
+        rings of all inputs (one batched two-step pass over the edge strips).
+        """
+        count = len(inputs)
+        height, width = inputs[0].shape[-2:]
+        if height < _RING_STRIP or width < _RING_STRIP or inputs[0].shape[0] != 1:
+            fused = None
+            for image in inputs:
+                fused = self._combine(self._two_step(image), fused)
+        else:
+            fused = None
+            for image in inputs:
+                padded = self._layout(functional.pad(image, (4, 4, 4, 4), mode="replicate"))
+                fused = self._combine(functional.conv2d(padded, self.conv12, self.bias2), fused)
+            stacked = torch.cat(list(inputs), dim=0)
+            rows, columns = edge_strips(stacked, _RING_STRIP)
+            # edge_strips orders the batch as (side, input): fuse over inputs within each side
+            replace_ring(fused, self._combine_strips(self._two_step(rows), count),
+                         self._combine_strips(self._two_step(columns), count), 1)
         if self.fusion_rule == "max":
             return fused.relu_()
         if self.fusion_rule == "mean":
-            return fused.div_(len(inputs))
+            return fused.div_(count)
         return fused
 
     def reconstruct(self, fused: torch.Tensor) -> torch.Tensor:
-        """CONV3 (BN folded) + ReLU + CONV4."""
-        padded = self._layout(functional.pad(fused, (1, 1, 1, 1), mode="replicate"))
+        """CONV3 (BN folded, replicate padding) + ReLU + CONV4."""
+        hidden = replicate_padded_conv(fused, self.conv3, self.bias3, self._layout)
         del fused
-        hidden = functional.conv2d(padded, self.conv3, self.bias3).relu_()
-        del padded
-        return functional.conv2d(hidden, self.conv4, self.bias4)
+        return functional.conv2d(hidden.relu_(), self.conv4, self.bias4)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         with torch.inference_mode():
