@@ -9,6 +9,8 @@ protocol and call each metric. The result is always a finite float or a :class:`
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -96,7 +98,13 @@ def _evaluate(spec: MetricSpec, images: _PreparedImages, protocol_name: str) -> 
     fused, sources = images.form(spec.colour)
     arranged = protocol.arrange(sources, spec)
     _check_source_count(spec, arranged)
-    value = spec.function(fused, arranged)
+    try:
+        value = spec.function(fused, arranged)
+    except MetricError as error:
+        message = str(error)
+        if message.startswith(spec.name):
+            raise
+        raise MetricError(f"{spec.name}: {message}") from None  # say which metric refused
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -116,10 +124,30 @@ def compute_metric(metric: str | MetricSpec, fused: np.ndarray, sources: Sequenc
 
 
 def compute_metrics(names: Iterable[str | MetricSpec], fused: np.ndarray, sources: Sequence[np.ndarray],
-                    protocol: str = DEFAULT_PROTOCOL) -> dict[str, float]:
-    """Several metrics on the same images; validation and grey conversion happen once."""
+                    protocol: str = DEFAULT_PROTOCOL, workers: int | None = None) -> dict[str, float]:
+    """Several metrics on the same images; validation and grey conversion happen once.
+
+    Independent metrics run concurrently in up to ``workers`` threads (default: one per CPU,
+    at most 4): their NumPy and OpenCV kernels release the GIL, so on a 2-core machine the six
+    paper metrics of one pair take about half the wall time. Values do not depend on ``workers``
+    (each metric is a pure function of the same arrays); ``workers=1`` runs them in order.
+    The first failing metric, in the order of ``names``, raises.
+    """
     specs = [_spec(name) for name in names]
     get_protocol(protocol)
     fused, sources = prepare_images(fused, sources)
     images = _PreparedImages(fused, sources)
-    return {spec.name: _evaluate(spec, images, protocol) for spec in specs}
+    for policy in {spec.colour for spec in specs}:
+        images.form(policy)  # convert before any thread starts: the threads only read
+    workers = min(len(specs), workers or min(os.cpu_count() or 1, 4))
+    if workers <= 1:
+        return {spec.name: _evaluate(spec, images, protocol) for spec in specs}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fusionbench-metric") as pool:
+        # Longest first (by a rough cost rank) so the short ones fill the gaps.
+        futures = {spec.name: pool.submit(_evaluate, spec, images, protocol)
+                   for spec in sorted(specs, key=lambda spec: -_COST_RANK.get(spec.name, 1))}
+        return {spec.name: futures[spec.name].result() for spec in specs}
+
+
+#: Rough relative cost of the built-in metrics on a 520x520 pair (for scheduling only).
+_COST_RANK = {"MEF-SSIM": 10, "QCB": 7, "QABF": 6, "VIFF": 5, "ISSIM": 4, "SSIM-SUM": 2}

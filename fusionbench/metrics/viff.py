@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import MetricError
 from ..registry import register_metric
 from .filtering import WindowStatistics, filter_valid, gaussian_kernel_1d
 
@@ -18,6 +19,23 @@ SUM_CONSTANT = 1e-7
 
 def _window_size(scale: int) -> int:
     return 2 ** (SCALES - scale + 1) + 1  # 17, 9, 5, 3
+
+
+def _level_sizes(size: int) -> list[int]:
+    """Side length at each scale for an input side of ``size`` ('valid' filter, then keep every other)."""
+    sizes = [size]
+    for scale in range(2, SCALES + 1):
+        valid = max(sizes[-1] - _window_size(scale) + 1, 0)
+        sizes.append((valid + 1) // 2)
+    return sizes
+
+
+def minimum_side() -> int:
+    """Smallest image side for which every scale still holds its window (41 pixels)."""
+    side = 1
+    while any(level < _window_size(scale) for scale, level in enumerate(_level_sizes(side), start=1)):
+        side += 1
+    return side
 
 
 def pyramid(image: np.ndarray) -> list[np.ndarray]:
@@ -88,6 +106,9 @@ def viff(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     everywhere and VIFF = 1 by the 1e-7 constants; the value is always finite.
     """
     first, second = sources
+    if min(fused.shape[:2]) < minimum_side():
+        raise MetricError(f"VIFF needs images at least {minimum_side()} pixels on the shorter side (4 scales), "
+                          f"got {fused.shape[1]}x{fused.shape[0]}")
     fused_stats = fused_statistics(fused)
     maps_first = information_maps(pyramid(first), fused_stats)
     # The ifcnn-paper protocol passes the same array twice: reuse its maps.

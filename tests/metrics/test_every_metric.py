@@ -106,3 +106,20 @@ def test_unknown_metric_suggests_a_name():
     image = np.zeros(SIZE, np.uint8)
     with pytest.raises(FusionBenchError, match="did you mean 'VIFF'"):
         compute_metric("VIF", image, [image, image])
+
+
+def test_threaded_and_sequential_evaluation_agree():
+    generator = np.random.default_rng(3)
+    fused, a, b = (generator.integers(0, 256, (80, 90, 3), dtype=np.uint8) for _ in range(3))
+    names = ["MEF-SSIM", "VIFF", "ISSIM", "NMI", "SF", "AG", "QABF", "QCB"]
+    threaded = compute_metrics(names, fused, [a, b], workers=4)
+    assert list(threaded) == names
+    assert threaded == compute_metrics(names, fused, [a, b], workers=1)
+
+
+def test_threaded_evaluation_raises_the_first_failure_in_order():
+    tiny = np.full((20, 20), 7, np.uint8)  # too small for MEF-SSIM's three scales and VIFF's windows
+    with pytest.raises(MetricError, match="VIFF needs images at least 41 pixels on the shorter side"):
+        compute_metrics(["SF", "VIFF", "MEF-SSIM"], tiny, [tiny, tiny], workers=3)
+    with pytest.raises(MetricError, match="MEF-SSIM needs images at least 44 pixels"):
+        compute_metrics(["MEF-SSIM", "VIFF"], tiny, [tiny, tiny], workers=2)
