@@ -3,7 +3,8 @@
     python benchmarks/ifcnn.py [--repeats 15] [--device cpu|cuda|auto] [--large]
 
 One 520x520 two-input colour fusion (Lytro pair 01, ImageNet-normalised), forward pass only, median
-of warm runs (after 3 warm-up runs). Each configuration runs in its own subprocess so that the
+of warm runs (after 3 warm-up runs); ``cpu s`` is the median process CPU time of a run (all
+threads), a steadier figure when other work shares the machine. Each configuration runs in its own subprocess so that the
 allocator settings are clean:
 
 * ``default``  — glibc as it comes;
@@ -77,15 +78,16 @@ def worker(model_kind: str, allocator: str, device_name: str, repeats: int) -> d
 
     for _ in range(3):
         output = forward()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         forward()
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
     with torch.no_grad():
         reference = network(inputs)
     return {"model": model_kind, "allocator": allocator, "device": str(device), "median": statistics.median(times),
-            "min": min(times), "max_abs_difference": float((output - reference).abs().max()),
+            "min": min(times), "cpu": statistics.median(cpu_times), "max_abs_difference": float((output - reference).abs().max()),
             "threads": torch.get_num_threads()}
 
 
@@ -136,7 +138,8 @@ def main() -> None:
     allocators = ("default", "env", "mallopt") if arguments.device != "cuda" else ("default",)
     print(f"IFCNN forward pass, 520x520 two-input colour fusion, median of {arguments.repeats} warm runs "
           f"(load average {os.getloadavg()[0]:.2f})")
-    print(f"{'model':<6} {'allocator':<9} {'device':<7} {'median s':>9} {'min s':>7} {'max |fast-plain|':>17}")
+    print(f"{'model':<6} {'allocator':<9} {'device':<7} {'median s':>9} {'min s':>7} {'cpu s':>7} "
+          f"{'max |fast-plain|':>17}")
     for allocator in allocators:
         for model in ("plain", "fast"):
             environment = ALLOCATOR_ENVIRONMENT if allocator == "env" else None
@@ -144,7 +147,7 @@ def main() -> None:
                                   "--repeats", str(arguments.repeats)], environment)
             deviation = f"{row['max_abs_difference']:.2e}" if model == "fast" else "-"
             print(f"{model:<6} {allocator:<9} {row['device']:<7} {row['median']:>9.3f} {row['min']:>7.3f} "
-                  f"{deviation:>17}", flush=True)
+                  f"{row['cpu']:>7.3f} {deviation:>17}", flush=True)
     if arguments.device != "cpu":
         print(f"paper (Table 5, TITAN X GPU): {PAPER_GPU_SECONDS:.3f} s per fusion")
     if arguments.large:
