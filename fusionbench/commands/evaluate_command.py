@@ -43,12 +43,15 @@ def fused_path(directory: Path, pattern: str, item: str) -> Path:
 
 def run(arguments: argparse.Namespace) -> int:
     from ..datasets import get_dataset
-    from ..errors import DataNotFoundError, ImageError
+    from ..errors import ConfigError, DataNotFoundError, ImageError
     from ..image_io import read_image, write_text_atomic
     from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
     from ..metrics.protocols import get_protocol
     from ..registry import get_metric
 
+    out = Path(arguments.out)
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; give a CSV file name")
     dataset = get_dataset(arguments.dataset)
     protocol = get_protocol(arguments.protocol).name
     directory = Path(arguments.fused_dir)
@@ -80,7 +83,10 @@ def run(arguments: argparse.Namespace) -> int:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(rows)
-    write_text_atomic(arguments.out, buffer.getvalue())
+    try:
+        write_text_atomic(out, buffer.getvalue())
+    except OSError as error:
+        raise ConfigError(f"cannot write {out}: {error.strerror or error}") from None
     _print_means(rows)
     print(f"wrote {len(rows)} rows to {arguments.out}" + (f" ({len(missing)} items skipped)" if missing else ""))
     return 0

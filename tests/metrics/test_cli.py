@@ -167,3 +167,12 @@ def test_evaluate_reports_missing_fused_images(tmp_path, reference_file, capsys)
     status = main(["evaluate", "--dataset", "lytro", "--fused-dir", str(tmp_path / "fused"), "--pattern", "x.png",
                    "--out", str(tmp_path / "x.csv")])
     assert status == 2 and "must contain '{name}'" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_bad_folders_and_outputs(tmp_path, capsys):
+    status = main(["evaluate", "--dataset", "lytro", "--fused-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "x.csv")])
+    assert status == 2 and "absent: no such folder" in capsys.readouterr().err
+    status = main(["evaluate", "--dataset", "lytro", "--fused-dir", str(tmp_path), "--out", str(tmp_path)])
+    assert status == 2 and "is a directory; give a CSV file name" in capsys.readouterr().err
+    status = main(["evaluate", "--dataset", "lytroo", "--fused-dir", str(tmp_path), "--out", str(tmp_path / "x.csv")])
+    assert status == 2 and "did you mean 'lytro'" in capsys.readouterr().err
