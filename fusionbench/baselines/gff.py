@@ -27,7 +27,7 @@ from ..errors import ConfigError, InputMismatchError
 from ..families import FAMILIES
 from ..image_io import rgb_to_grey
 from ..registry import register_algorithm
-from .guided_filter import GuideStatistics
+from .guided_filter import GuideStatistics, window_counts
 
 LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 SALIENCY_SIZE, SALIENCY_SIGMA = 11, 5.0
@@ -42,38 +42,57 @@ def gaussian_taps(size: int, sigma: float) -> np.ndarray:
     return taps / taps.sum()
 
 
-def _planes(stack: np.ndarray, result: np.ndarray) -> np.ndarray:
-    return result[:, :, None] if stack.ndim == 3 and result.ndim == 2 else result
-
-
-def saliency(greys: np.ndarray) -> np.ndarray:
-    """Normalised saliency maps ``H x W x N`` of uint8 grey sources stacked as ``H x W x N``."""
-    scaled = greys.astype(np.float64) / 255.0
-    detail = np.abs(_planes(scaled, cv2.filter2D(scaled, cv2.CV_64F, LAPLACIAN, borderType=cv2.BORDER_REPLICATE)))
+def saliency(greys: list[np.ndarray]) -> list[np.ndarray]:
+    """Normalised saliency maps of uint8 grey sources (one float64 map per source)."""
     taps = gaussian_taps(SALIENCY_SIZE, SALIENCY_SIGMA)
-    smoothed = _planes(detail, cv2.sepFilter2D(detail, cv2.CV_64F, taps, taps, borderType=cv2.BORDER_REPLICATE))
-    smoothed = smoothed + 1e-12
-    return smoothed / smoothed.sum(axis=2, keepdims=True)
+    maps = []
+    for grey in greys:
+        detail = np.abs(cv2.filter2D(grey / 255.0, cv2.CV_64F, LAPLACIAN, borderType=cv2.BORDER_REPLICATE))
+        smoothed = cv2.sepFilter2D(detail, cv2.CV_64F, taps, taps, borderType=cv2.BORDER_REPLICATE)
+        smoothed += 1e-12
+        maps.append(smoothed)
+    return _normalised(maps)
 
 
-def initial_weights(saliency_maps: np.ndarray) -> np.ndarray:
-    """One-hot arg-max over sources (``H x W x N``, float64); ties go to the first source."""
-    winner = np.argmax(saliency_maps, axis=2)
-    return (winner[:, :, None] == np.arange(saliency_maps.shape[2])).astype(np.float64)
+def _normalised(maps: list[np.ndarray]) -> list[np.ndarray]:
+    total = maps[0].copy()
+    for other in maps[1:]:
+        total += other
+    return [weights / total for weights in maps]
 
 
-def refined_weights(guides: list[GuideStatistics], initial: np.ndarray, eps: float) -> np.ndarray:
+def initial_weights(saliency_maps: list[np.ndarray]) -> list[np.ndarray]:
+    """One-hot arg-max maps over sources (float64); ties go to the first source."""
+    best = saliency_maps[0]
+    winner = np.zeros(best.shape, np.intp)
+    for n, candidate in enumerate(saliency_maps[1:], start=1):
+        better = candidate > best  # strictly greater: an equal later source does not take over
+        winner[better] = n
+        best = np.where(better, candidate, best)
+    return [(winner == n).astype(np.float64) for n in range(len(saliency_maps))]
+
+
+def refined_weights(guides: list[GuideStatistics], initial: list[np.ndarray], eps: float) -> list[np.ndarray]:
     """Guided-filtered weights, quantised to uint8 levels, ``+1e-12`` and normalised over sources."""
-    filtered = np.dstack([guide.filter(initial[:, :, n], eps) for n, guide in enumerate(guides)])
-    quantised = np.clip(np.floor(filtered * 255.0 + 0.5), 0.0, 255.0) / 255.0 + 1e-12
-    return quantised / quantised.sum(axis=2, keepdims=True)
+    quantised = []
+    for guide, weights in zip(guides, initial):
+        filtered = guide.filter(weights, eps)
+        filtered *= 255.0
+        filtered += 0.5
+        np.floor(filtered, out=filtered)
+        np.clip(filtered, 0.0, 255.0, out=filtered)
+        filtered /= 255.0
+        filtered += 1e-12
+        quantised.append(filtered)
+    return _normalised(quantised)
 
 
-def two_scale(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Base (31x31 mean, replicated borders) and detail layers of ``image / 255``."""
-    scaled = image.astype(np.float64) / 255.0
-    base = _planes(scaled, cv2.blur(scaled, (BASE_SIZE, BASE_SIZE), borderType=cv2.BORDER_REPLICATE))
-    return base, scaled - base
+def two_scale(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Base (31x31 mean, replicated borders) and detail layers of one uint8 plane, scaled to 0..1."""
+    scaled = plane / 255.0
+    base = cv2.blur(scaled, (BASE_SIZE, BASE_SIZE), borderType=cv2.BORDER_REPLICATE)
+    scaled -= base
+    return base, scaled
 
 
 @register_algorithm("gff", families=FAMILIES, min_inputs=2, max_inputs=None, colour="any", version="1",
@@ -92,16 +111,24 @@ def fuse(images: list[np.ndarray], r1: int = 45, eps1: float = 0.3, r2: int = 7,
             f"image of {columns}x{rows} pixels is too small for gff's guided filter radius {largest} "
             f"(each side needs at least {2 * largest + 1} pixels; pass a smaller --option r1=...)")
     greys = [rgb_to_grey(image) for image in images]
-    initial = initial_weights(saliency(np.dstack(greys)))
-    guides = [grey.astype(np.float64) / 255.0 for grey in greys]
-    base_weights = refined_weights([GuideStatistics.of(guide, r1) for guide in guides], initial, eps1)
-    detail_weights = refined_weights([GuideStatistics.of(guide, r2) for guide in guides], initial, eps2)
-    # Summation order of the reference: all base terms, all detail terms, then their sum.
-    fused_base, fused_detail = 0.0, 0.0
-    for n, image in enumerate(images):
-        base, detail = two_scale(image)
-        channel_axis = (slice(None), slice(None)) + ((n,) if image.ndim == 2 else (slice(n, n + 1),))
-        fused_base = fused_base + base * base_weights[channel_axis]
-        fused_detail = fused_detail + detail * detail_weights[channel_axis]
-    fused = fused_base + fused_detail
-    return np.clip(np.floor(fused * 255.0 + 0.5), 0, 255).astype(np.uint8)
+    initial = initial_weights(saliency(greys))
+    guides = [grey / 255.0 for grey in greys]
+    counts = {radius: window_counts(guides[0].shape, radius) for radius in {r1, r2}}
+    base_weights = refined_weights([GuideStatistics.of(g, r1, counts[r1]) for g in guides], initial, eps1)
+    detail_weights = refined_weights([GuideStatistics.of(g, r2, counts[r2]) for g in guides], initial, eps2)
+    channels = 1 if images[0].ndim == 2 else images[0].shape[2]
+    fused_channels = []
+    for channel in range(channels):
+        # Summation order of the reference: all base terms, all detail terms, then their sum.
+        fused_base, fused_detail = None, None
+        for n, image in enumerate(images):
+            base, detail = two_scale(image if channels == 1 else image[:, :, channel])
+            base *= base_weights[n]
+            detail *= detail_weights[n]
+            fused_base = base if fused_base is None else fused_base + base
+            fused_detail = detail if fused_detail is None else fused_detail + detail
+        fused = fused_base + fused_detail
+        fused *= 255.0
+        fused += 0.5
+        fused_channels.append(np.clip(np.floor(fused), 0, 255).astype(np.uint8))
+    return fused_channels[0] if channels == 1 else np.dstack(fused_channels)

@@ -19,13 +19,19 @@ import cv2
 import numpy as np
 
 
-def box_sum(planes: np.ndarray, radius: int) -> np.ndarray:
-    """Sum over the ``(2r+1)^2`` window truncated at the border (zero padding), per plane."""
+def box_sum(plane: np.ndarray, radius: int) -> np.ndarray:
+    """Sum over the ``(2r+1)^2`` window truncated at the border (zero padding) of a float64 plane."""
     size = 2 * radius + 1
-    summed = cv2.boxFilter(planes, cv2.CV_64F, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT)
-    if planes.ndim == 3 and summed.ndim == 2:
-        summed = summed[:, :, None]
-    return summed
+    return cv2.boxFilter(plane, cv2.CV_64F, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT)
+
+
+def window_counts(shape: tuple[int, int], radius: int) -> np.ndarray:
+    """Pixels inside each truncated ``(2r+1)^2`` window: the product of the row and column counts."""
+    def counts(length: int) -> np.ndarray:
+        index = np.arange(length)
+        return (np.minimum(index + radius, length - 1) - np.maximum(index - radius, 0) + 1).astype(np.float64)
+
+    return np.outer(counts(shape[0]), counts(shape[1]))
 
 
 @dataclass(frozen=True)
@@ -39,22 +45,24 @@ class GuideStatistics:
     variance: np.ndarray
 
     @classmethod
-    def of(cls, guide: np.ndarray, radius: int) -> "GuideStatistics":
-        count = box_sum(np.ones_like(guide), radius)
-        sums = box_sum(np.dstack([guide, guide * guide]), radius)
-        mean = sums[:, :, 0] / count
-        variance = sums[:, :, 1] / count - mean * mean
+    def of(cls, guide: np.ndarray, radius: int, count: np.ndarray | None = None) -> "GuideStatistics":
+        count = window_counts(guide.shape, radius) if count is None else count
+        mean = box_sum(guide, radius) / count
+        variance = box_sum(guide * guide, radius) / count
+        variance -= mean * mean
         return cls(guide, radius, count, mean, variance)
 
     def filter(self, values: np.ndarray, eps: float) -> np.ndarray:
         """Guided filter output ``q`` for input ``values`` (same size as the guide)."""
-        sums = box_sum(np.dstack([values, self.guide * values]), self.radius)
-        mean_values = sums[:, :, 0] / self.count
-        covariance = sums[:, :, 1] / self.count - self.mean * mean_values
-        slope = covariance / (self.variance + eps)
-        offset = mean_values - slope * self.mean
-        means = box_sum(np.dstack([slope, offset]), self.radius)
-        return (means[:, :, 0] / self.count) * self.guide + means[:, :, 1] / self.count
+        mean_values = box_sum(values, self.radius) / self.count
+        slope = box_sum(self.guide * values, self.radius) / self.count
+        slope -= self.mean * mean_values  # covariance
+        slope /= self.variance + eps
+        mean_values -= slope * self.mean  # offset b
+        output = box_sum(slope, self.radius) / self.count
+        output *= self.guide
+        output += box_sum(mean_values, self.radius) / self.count
+        return output
 
 
 def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, eps: float) -> np.ndarray:

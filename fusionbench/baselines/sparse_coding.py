@@ -67,79 +67,84 @@ def _single_threaded_blas():
 
 
 def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, tolerance: float) -> np.ndarray:
-    """OMP of one chunk; every signal takes one atom per step until it stops (see module docstring)."""
+    """OMP of one chunk; every signal takes one atom per step until it stops (see module docstring).
+
+    Signals that stop stay in the arrays (copying the survivors would cost more than carrying them
+    along for the last few steps); their atom count is frozen and later rows are ignored.
+    """
     count, length = signals.shape
     atoms_total = dictionary.shape[1]
     transposed = np.ascontiguousarray(dictionary.T)
-    codes = np.zeros((count, atoms_total))
+    rows = np.arange(count)
+    residual = signals.copy()
     energy = np.einsum("pn,pn->p", signals, signals)
-
-    live = np.flatnonzero(energy > tolerance)  # original row of each signal still being coded
-    residual = signals[live].copy()
-    energy = energy[live]
     correlation = residual @ dictionary
-    basis = np.zeros((live.size, length, length))  # orthonormalised chosen atoms, one per row
-    cholesky = np.zeros((live.size, length, length))
-    projections = np.zeros((live.size, length))  # z = L^{-1} D_I' x
-    chosen = np.zeros((live.size, length), dtype=np.intp)
-    taken = np.zeros((live.size, atoms_total), dtype=bool)
+    basis = np.zeros((count, length, length))  # orthonormalised chosen atoms, one per row
+    cholesky = np.zeros((count, length, length))  # rows of L, L L' = D_I' D_I
+    projections = np.zeros((count, length))  # z = L^{-1} D_I' x
+    chosen = np.zeros((count, length), dtype=np.intp)
+    taken = np.zeros((count, atoms_total), dtype=bool)
+    atom_count = np.zeros(count, dtype=np.intp)
+    active = energy > tolerance
 
-    step = 0
-    while live.size and step < length:
-        rows = np.arange(live.size)
-        best = np.argmax(np.abs(correlation), axis=1)
-        best_value = correlation[rows, best]
-        atom = transposed[best]
-        if step:
-            row = np.matmul(basis[:, :step], atom[:, :, None])[:, :, 0]
-            pivot = 1.0 - np.einsum("pk,pk->p", row, row)
-        else:
-            row = np.zeros((live.size, 0))
-            pivot = np.ones(live.size)
-        halted = taken[rows, best] | (best_value * best_value < NEGLIGIBLE) | (pivot <= NEGLIGIBLE)
-        if halted.any():
-            _store_codes(codes, live[halted], cholesky[halted], projections[halted], chosen[halted], step)
-            keep = ~halted
-            live, residual, energy, correlation = live[keep], residual[keep], energy[keep], correlation[keep]
-            basis, cholesky, projections = basis[keep], cholesky[keep], projections[keep]
-            chosen, taken = chosen[keep], taken[keep]
-            best, best_value, atom, row, pivot = best[keep], best_value[keep], atom[keep], row[keep], pivot[keep]
-            rows = np.arange(live.size)
-            if not live.size:
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # stopped signals may degenerate
+        for step in range(length):
+            if not active.any():
                 break
-        diagonal = np.sqrt(pivot)
-        direction = atom - np.matmul(row[:, None, :], basis[:, :step])[:, 0, :] if step else atom.copy()
-        direction /= diagonal[:, None]
-        projection = best_value / diagonal
-        basis[:, step] = direction
-        cholesky[:, step, :step] = row
-        cholesky[:, step, step] = diagonal
-        projections[:, step] = projection
-        chosen[:, step] = best
-        taken[rows, best] = True
-        residual -= projection[:, None] * direction
-        correlation = residual @ dictionary
-        energy = energy - projection * projection
-        step += 1
-        finished = energy <= tolerance
-        if step == length:
-            finished[:] = True
-        if finished.any():
-            _store_codes(codes, live[finished], cholesky[finished], projections[finished], chosen[finished], step)
-            keep = ~finished
-            live, residual, energy, correlation = live[keep], residual[keep], energy[keep], correlation[keep]
-            basis, cholesky, projections = basis[keep], cholesky[keep], projections[keep]
-            chosen, taken = chosen[keep], taken[keep]
-    return codes
+            best = np.argmax(np.abs(correlation), axis=1)
+            best_value = correlation[rows, best]
+            atom = transposed[best]
+            if step:
+                row = np.matmul(basis[:, :step], atom[:, :, None])[:, :, 0]
+                pivot = 1.0 - np.einsum("pk,pk->p", row, row)
+            else:
+                row = np.zeros((count, 0))
+                pivot = np.ones(count)
+            # OMP-Box stops before adding an atom chosen twice, negligible, or dependent on the others.
+            active &= ~(taken[rows, best] | (best_value * best_value < NEGLIGIBLE) | (pivot <= NEGLIGIBLE))
+            if not active.any():
+                break
+            diagonal = np.sqrt(np.where(active, pivot, 1.0))
+            if step:
+                direction = atom - np.matmul(row[:, None, :], basis[:, :step])[:, 0, :]
+            else:
+                direction = atom.copy()
+            direction /= diagonal[:, None]
+            projection = np.where(active, best_value / diagonal, 0.0)
+            basis[:, step] = direction
+            cholesky[:, step, :step] = row
+            cholesky[:, step, step] = diagonal
+            projections[:, step] = projection
+            chosen[:, step] = best
+            taken[rows, best] = True
+            atom_count += active
+            residual -= projection[:, None] * direction
+            correlation = residual @ dictionary
+            energy = energy - projection * projection
+            active &= energy > tolerance
+    return _codes_from_factors(cholesky, projections, chosen, atom_count, atoms_total)
 
 
-def _store_codes(codes: np.ndarray, rows: np.ndarray, cholesky: np.ndarray, projections: np.ndarray,
-                 chosen: np.ndarray, size: int) -> None:
-    """Solve ``L' gamma = z`` (back substitution, all signals at once) and scatter into ``codes``."""
-    if size == 0 or rows.size == 0:
-        return
-    gamma = np.zeros((rows.size, size))
+def _codes_from_factors(cholesky: np.ndarray, projections: np.ndarray, chosen: np.ndarray,
+                        atom_count: np.ndarray, atoms_total: int) -> np.ndarray:
+    """Solve ``L' gamma = z`` per signal (back substitution, all signals at once) and scatter into codes.
+
+    Rows beyond a signal's own atom count are replaced by identity rows with ``z = 0``, so every
+    signal can share one loop of the largest size.
+    """
+    count = cholesky.shape[0]
+    codes = np.zeros((count, atoms_total))
+    size = int(atom_count.max(initial=0))
+    if size == 0:
+        return codes
+    unused = np.arange(size) >= atom_count[:, None]  # (P, size)
+    factor = np.where(unused[:, :, None], 0.0, cholesky[:, :size, :size])
+    factor[:, np.arange(size), np.arange(size)] = np.where(unused, 1.0, factor[:, np.arange(size), np.arange(size)])
+    right = np.where(unused, 0.0, projections[:, :size])
+    gamma = np.zeros((count, size))
     for index in range(size - 1, -1, -1):
-        known = np.einsum("pk,pk->p", cholesky[:, index + 1:size, index], gamma[:, index + 1:size])
-        gamma[:, index] = (projections[:, index] - known) / cholesky[:, index, index]
-    codes[rows[:, None], chosen[:, :size]] = gamma
+        known = np.einsum("pk,pk->p", factor[:, index + 1:, index], gamma[:, index + 1:])
+        gamma[:, index] = (right[:, index] - known) / factor[:, index, index]
+    used = ~unused
+    codes[np.nonzero(used)[0], chosen[:, :size][used]] = gamma[used]
+    return codes
