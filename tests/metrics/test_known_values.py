@@ -173,3 +173,15 @@ def test_every_metric_documents_its_variant_and_citation():
         if spec.origin == "builtin":
             assert spec.variant and spec.citation and spec.version, name
             assert spec.function.__doc__ and len(spec.function.__doc__) > 80, name
+
+
+def test_ssim_matches_scikit_image_with_wang_et_al_settings():
+    """Independent check of SSIM-SUM's SSIM: scikit-image with the 2004 paper's Gaussian window
+    (sigma 1.5, 11x11 after truncation at 3.5 sigma), population moments, L = 255."""
+    metrics = pytest.importorskip("skimage.metrics")
+    from fusionbench.metrics.ssim_sum import mean_ssim
+
+    a, b = _textured(13).astype(float), _textured(14).astype(float)
+    expected = metrics.structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                             data_range=255)
+    assert mean_ssim(a, b) == pytest.approx(expected, rel=1e-12)
