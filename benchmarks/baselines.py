@@ -1,0 +1,75 @@
+"""Speed of the classical baselines: seconds per 520x520 colour Lytro pair (median of warm calls).
+
+    python benchmarks/baselines.py [--repeats 7] [--item lytro-05] [--data-dir DIR]
+
+Targets (issue 4): GFF <= 0.06 s, LP <= 0.04 s, LP-SR <= 0.15 s on the 2-core development machine.
+For context, the authors' code in GNU Octave on that machine: GFF 0.63 s, LP 0.46 s, LP-SR 1.61 s.
+Wall-clock medians depend on what else runs; the CPU-time column (all threads of this process) and
+the load average printed with the table say how busy the machine was.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+TARGETS = {"gff": 0.06, "lp": 0.04, "lpsr": 0.15}
+OCTAVE = {"gff": 0.63, "lp": 0.46, "lpsr": 1.61}
+ALGORITHMS = ("gff", "lp", "lpsr", "mertens", "average", "max-abs")
+
+
+def measure(function, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of ``repeats`` calls after one warm-up call."""
+    function()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        function()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed calls per algorithm (at least 5)")
+    parser.add_argument("--item", default="lytro-05", help="Lytro item to fuse (520x520 colour pair)")
+    parser.add_argument("--data-dir", action="append", help="data mirror directory (default: FUSIONBENCH_DATA)")
+    parser.add_argument("--algorithm", action="append", choices=ALGORITHMS, help="only these (repeatable)")
+    arguments = parser.parse_args(argv)
+    if arguments.repeats < 5:
+        parser.error("--repeats must be at least 5")
+
+    from fusionbench.datasets import get_dataset
+    from fusionbench.datasets.fetching import set_data_directories
+    from fusionbench.image_io import read_image
+    from fusionbench.registry import create_algorithm
+
+    if arguments.data_dir:
+        set_data_directories(arguments.data_dir)
+    item = get_dataset("lytro").item(arguments.item)
+    sources = [read_image(path) for path in item.source_paths()]
+    height, width = sources[0].shape[:2]
+    print(f"{item.name}: {width}x{height} colour pair, median of {arguments.repeats} warm calls; "
+          f"load average before: {os.getloadavg()[0]:.2f}")
+    rows = []
+    for name in arguments.algorithm or ALGORITHMS:
+        algorithm = create_algorithm(name)
+        family = "multi-exposure" if name == "mertens" else "multi-focus"
+        wall, cpu = measure(lambda: algorithm.fuse(sources, family=family), arguments.repeats)
+        target = TARGETS.get(name)
+        verdict = "" if target is None else ("yes" if wall <= target else "NO")
+        rows.append((name, f"{wall:.3f}", f"{cpu:.3f}", f"{target:.2f}" if target else "-", verdict,
+                     f"{OCTAVE[name]:.2f}" if name in OCTAVE else "-"))
+    header = ("algorithm", "wall s", "cpu s", "target s", "met", "octave s")
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths)))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
