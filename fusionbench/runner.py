@@ -39,7 +39,7 @@ import numpy as np
 from . import __version__
 from .cache_key import file_sha256
 from .datasets import Dataset, get_dataset, list_datasets
-from .errors import ConfigError, DataNotFoundError, FusionBenchError, MetricError, UnknownNameError
+from .errors import ConfigError, DataNotFoundError, FusionBenchError, MetricError
 from .families import MULTI_EXPOSURE
 from .image_io import read_image, write_png, write_text_atomic
 from .registry import ALGORITHMS, METRICS, AlgorithmSpec, MetricSpec
