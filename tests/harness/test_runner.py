@@ -116,3 +116,25 @@ def test_protocol_and_option_parsing():
         parse_protocols(["paper"])
     with pytest.raises(ConfigError, match="ALGORITHM.KEY=VALUE"):
         parse_option_assignment("preprocessing=paper")
+
+
+def test_cli_reports_bad_selections_in_one_line(tmp_path, capsys):
+    from fusionbench.cli import main
+
+    assert main(["run", "--dataset", "lytr", "--out", str(tmp_path / "r"), "--no-report"]) == 2
+    assert "unknown dataset 'lytr'; did you mean 'lytro'" in capsys.readouterr().err
+    assert main(["run", "--jobs", "-1", "--out", str(tmp_path / "r"), "--no-report"]) == 2
+    assert "--jobs -1" in capsys.readouterr().err
+    assert main(["run", "--protocol", "paper", "--out", str(tmp_path / "r"), "--no-report"]) == 2
+    assert "protocol 'paper'" in capsys.readouterr().err
+
+
+def test_cli_run_on_a_user_dataset(tmp_path, tiny_dataset, capsys):
+    from fusionbench.cli import main
+
+    out = tmp_path / "cli-run"
+    code = main(["run", "--dataset", str(tiny_dataset), "--algorithm", "test-mean", "--metric", "TEST-FUSED-MEAN",
+                 "--out", str(out), "--no-progress", "--no-report", "--jobs", "1"])
+    assert code == 0
+    assert "3 fusions (0 from cache, 3 computed now), 0 failures" in capsys.readouterr().out
+    assert json.loads((out / "run.json").read_text())["command_line"].startswith("fusionbench ")
