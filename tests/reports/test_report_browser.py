@@ -39,7 +39,7 @@ def _headless(page: Path, profile: Path, *arguments: str) -> subprocess.Complete
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
-def check_in_browser(page: Path, datasets: list[str], tmp_path: Path) -> None:
+def check_in_browser(page: Path, datasets: list[str], items_per_dataset: int, tmp_path: Path) -> None:
     """Load ``page`` in headless Chromium: the DOM after scripts ran, and a 1400 x 3000 screenshot."""
     dumped = _headless(page, tmp_path / "profile-dom", "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -55,8 +55,10 @@ def check_in_browser(page: Path, datasets: list[str], tmp_path: Path) -> None:
     assert pictures and all((page.parent / picture).is_file() for picture in pictures)
     # the gallery script ran: the item selector is shown with its counter, one item per dataset visible
     assert dom.count('<div class="gallery-nav">') == len(datasets)
-    assert re.search(r"<span class=\"muted small\">1 of \d+</span>", dom)
-    assert "gallery-item hidden" in dom
+    items = dom.count('<div class="gallery-item')
+    assert re.findall(r"<span class=\"muted small\">1 of (\d+)</span>", dom) == [str(items_per_dataset)] * len(datasets)
+    assert items == items_per_dataset * len(datasets)
+    assert dom.count('<div class="gallery-item hidden"') == items - len(datasets)
 
     shot = tmp_path / "screenshot.png"
     taken = _headless(page, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1400,3000")
@@ -70,7 +72,7 @@ def check_in_browser(page: Path, datasets: list[str], tmp_path: Path) -> None:
 def test_the_report_renders_with_all_sections(tmp_path):
     _chromium()
     run = make_run_directory(tmp_path, FOUR_FAMILIES, failures=[("tno-iv", "tno-iv-01", "gff", "gff raised X")])
-    check_in_browser(write_report(run), list(FOUR_FAMILIES), tmp_path)
+    check_in_browser(write_report(run), list(FOUR_FAMILIES), 2, tmp_path)
 
 
 @pytest.mark.slow
@@ -85,4 +87,4 @@ def test_the_report_of_a_real_run_over_the_four_paper_datasets_renders(tmp_path,
                    "--metric", "SF", "AG", "VIFF", "MEF-SSIM", "--max-items", "2", "--out", str(tmp_path / "run"),
                    "--no-progress", "--jobs", "1"])
     assert status == 0
-    check_in_browser(tmp_path / "run" / "report.html", datasets, tmp_path)
+    check_in_browser(tmp_path / "run" / "report.html", datasets, 2, tmp_path)

@@ -17,15 +17,28 @@ FAILURE = ("lytro", "lytro-02", "lpsr", "lpsr raised RuntimeError: boom")
 
 
 class _Collector(HTMLParser):
-    """img src, a href and the text of table cells, in document order."""
+    """img src, a href, element ids, and whether block elements nest properly."""
+
+    CHECKED = {"div", "section", "figure", "table", "tr", "td", "th", "main", "details", "ul", "li", "select"}
 
     def __init__(self):
         super().__init__()
         self.images: list[str] = []
         self.links: list[str] = []
         self.ids: list[str] = []
+        self.open: list[str] = []
+        self.misnested: list[str] = []
+
+    def handle_endtag(self, tag):
+        if tag in self.CHECKED:
+            if self.open and self.open[-1] == tag:
+                self.open.pop()
+            else:
+                self.misnested.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
 
     def handle_starttag(self, tag, attributes):
+        if tag in self.CHECKED:
+            self.open.append(tag)
         attributes = dict(attributes)
         if tag == "img":
             self.images.append(attributes["src"])
@@ -72,6 +85,17 @@ def test_table_cells_follow_the_paper_layout(report):
     assert lpsr == "n/a (failed on 1 of 3 items)"
     assert '<span class="mean best">0.9100</span>' in page and '<span class="mean second">0.7100</span>' in page
     assert _cells(page, "medical", "SF") == ["1.705 (3, 0, 0)", "1.805 (2, 0, 2)", "1.905 (1, 2, 0)"]
+
+
+def test_the_page_is_well_nested(report):
+    collected = _collect(report[2])
+    assert collected.misnested == [] and collected.open == []
+    # every gallery item sits inside its dataset's gallery
+    page = report[2]
+    for dataset, count in (("lytro", 3), ("medical", 2)):
+        section = page[page.index(f'id="dataset-{dataset}"'):]
+        gallery = section[section.index('<div class="gallery"'):section.index("</section>")]
+        assert gallery.count('<div class="gallery-item"') == count
 
 
 def test_every_picture_and_link_resolves(report):
