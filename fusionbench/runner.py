@@ -347,6 +347,19 @@ def _failure(task: Task, stage: str, metric: str, error: BaseException, protocol
             "metric": metric, "message": message, "protocol": protocol}
 
 
+def _single_threaded_opencv() -> None:
+    """One OpenCV thread per process, whatever ``--jobs`` is.
+
+    OpenCV splits some filters (e.g. MergeMertens) over its threads and the floating-point sums
+    then depend on the split: the same run gave fused images one grey level apart with 1 and
+    with 2 threads. One thread makes results independent of ``--jobs``; parallelism comes from
+    the worker processes. (Forked workers inherit the setting.)
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _ignore_interrupts() -> None:
     # Only the main process handles Ctrl-C: it stops the pool and saves what is finished.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -529,6 +542,7 @@ def _execute(pending: list[Task], run_dir: Path, jobs: int, finished: Callable[[
     """CPU tasks in a process pool; torch fusions in this process, their metrics then in the pool."""
     in_pool = [task for task in pending if not task.in_main_process]
     in_main = [task for task in pending if task.in_main_process]
+    _single_threaded_opencv()
     if jobs <= 1:
         for task in in_pool + in_main:
             finished(perform(task, str(run_dir)))
