@@ -77,6 +77,40 @@ def expand(coarse: np.ndarray) -> np.ndarray:
     return _filter_valid(extended, SYNTHESIS_FILTER)
 
 
+def reduce(band: np.ndarray) -> np.ndarray:
+    """``dec2(lowpass(band))`` of an even-sized band (at least 4x4), computed by ``cv2.pyrDown``.
+
+    ``pyrDown`` applies the same 5-tap filter at the even samples with mirrored (reflect-101) borders;
+    it differs from the toolbox only at the four corner samples, where ``es2`` leaves zeros: those
+    four values are recomputed with :func:`lowpass` on a 4x4 corner crop. The arithmetic is exact for
+    the dyadic values of an integer image's pyramid; on arbitrary floats it can differ by ~1e-14.
+    """
+    decimated = cv2.pyrDown(band)
+    decimated[0, 0] = lowpass(band[:4, :4])[0, 0]
+    decimated[0, -1] = lowpass(band[:4, -4:])[0, -2]
+    decimated[-1, 0] = lowpass(band[-4:, :4])[-2, 0]
+    decimated[-1, -1] = lowpass(band[-4:, -4:])[-2, -2]
+    return decimated
+
+
+def fast_expand(coarse: np.ndarray) -> np.ndarray:
+    """:func:`expand` computed by ``cv2.pyrUp`` in the interior.
+
+    ``pyrUp`` is the same zero-insertion and ``2 w`` interpolation; it differs from ``es2`` only in
+    the first and last two rows and columns (bottom/right mirroring, zero corners), which are
+    recomputed with :func:`expand` on 3-sample strips. Exact for dyadic values (see :func:`reduce`).
+    """
+    rows, columns = coarse.shape
+    if min(rows, columns) < 4:
+        return expand(coarse)
+    expanded = cv2.pyrUp(coarse, dstsize=(2 * columns, 2 * rows))
+    expanded[:2] = expand(coarse[:3])[:2]
+    expanded[-2:] = expand(coarse[-3:])[-2:]
+    expanded[:, :2] = expand(coarse[:, :3])[:, :2]
+    expanded[:, -2:] = expand(coarse[:, -3:])[:, -2:]
+    return expanded
+
+
 @dataclass
 class Pyramid:
     """Band-pass levels (finest first, each at its even-padded size), the base band, original sizes."""
@@ -107,9 +141,8 @@ def decompose(plane: np.ndarray, levels: int) -> Pyramid:
     for _ in range(levels):
         sizes.append(current.shape[:2])
         current = pad_to_even(current)
-        smoothed = lowpass(current)
-        decimated = smoothed[::2, ::2]
-        band_passes.append(current - expand(decimated))
+        decimated = reduce(current)
+        band_passes.append(current - fast_expand(decimated))
         current = decimated
     return Pyramid(band_passes, current, sizes)
 
@@ -118,5 +151,5 @@ def reconstruct(band_passes: list[np.ndarray], base: np.ndarray, sizes: list[tup
     """Inverse of :func:`decompose` (coarsest first: expand, add the band-pass, crop to the stored size)."""
     current = base
     for band_pass, (rows, columns) in zip(reversed(band_passes), reversed(sizes)):
-        current = (expand(current) + band_pass)[:rows, :columns]
+        current = (fast_expand(current) + band_pass)[:rows, :columns]
     return current

@@ -39,17 +39,19 @@ BaseRule = Callable[[list[np.ndarray], list[np.ndarray]], list[np.ndarray]]
 
 def select_band_pass(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """The toolbox's ``selc`` rule 3: 3x3 max-|c| activity, majority consistency check, ties to ``second``."""
-    activity_first = _local_maximum(np.abs(symmetric_extension(first, 1)))
-    activity_second = _local_maximum(np.abs(symmetric_extension(second, 1)))
-    chosen_first = (activity_first > activity_second).astype(np.float32)
-    # 'valid' 3x3 count over the extended grid: back to the band's own size.
-    votes = cv2.boxFilter(chosen_first, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)[1:-1, 1:-1]
-    return np.where(votes > 4.5, first, second)
+    chosen_first = cv2.compare(_activity(first), _activity(second), cv2.CMP_GT)  # 255 where input 1 wins
+    # 'valid' 3x3 count over the extended grid (back to the band's own size); > 4 of 9 votes keeps input 1.
+    votes = cv2.boxFilter(chosen_first, cv2.CV_16U, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    keep_first = votes[1:-1, 1:-1] > 4 * 255
+    fused = second.copy()
+    np.copyto(fused, first, where=keep_first)
+    return fused
 
 
-def _local_maximum(plane: np.ndarray) -> np.ndarray:
-    # Values are >= 0, so the border rule (ordfilt2 pads with 0) cannot change any maximum.
-    return cv2.dilate(plane, _NEIGHBOURHOOD, borderType=cv2.BORDER_REPLICATE)
+def _activity(band: np.ndarray) -> np.ndarray:
+    """3x3 maximum of ``|es2(band, 1)|`` (corners 0). ordfilt2 pads with 0, which cannot change a max of |c|."""
+    extended = symmetric_extension(np.abs(band), 1)
+    return cv2.dilate(extended, _NEIGHBOURHOOD, borderType=cv2.BORDER_REPLICATE)
 
 
 def average_base(first: list[np.ndarray], second: list[np.ndarray]) -> list[np.ndarray]:
@@ -88,8 +90,11 @@ def as_planes(image: np.ndarray) -> list[np.ndarray]:
 
 
 def to_uint8_image(planes: list[np.ndarray], grey: bool) -> np.ndarray:
-    """MATLAB ``uint8()`` of the planes: round half away from zero, saturate to 0..255."""
-    rounded = [np.clip(np.floor(np.abs(plane) + 0.5) * np.sign(plane), 0, 255).astype(np.uint8) for plane in planes]
+    """MATLAB ``uint8()`` of the planes: round half away from zero, saturate to 0..255.
+
+    Negative values saturate to 0 either way, so ``floor(x + 0.5)`` then clipping is the same rule.
+    """
+    rounded = [np.clip(np.floor(plane + 0.5), 0, 255).astype(np.uint8) for plane in planes]
     return rounded[0] if grey else np.dstack(rounded)
 
 
