@@ -445,7 +445,7 @@ def run_metadata(settings: RunSettings, plan: Plan, jobs: int, created: str) -> 
         "command_line": settings.command_line,
         "protocol": settings.protocols[0] if len(settings.protocols) == 1 else ",".join(settings.protocols),
         "protocols": list(settings.protocols),
-        "device": settings.device or "cpu",
+        "device": settings.device or "auto",  # per item, timings.csv holds the device actually used
         "jobs": jobs,
         "platform": {"processor": processor_name(), "cores": os.cpu_count(), "system": platform.platform()},
         "versions": software_versions(),

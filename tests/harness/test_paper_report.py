@@ -64,3 +64,12 @@ def test_tables_compare_paper_adds_the_printed_value_and_difference(run_dir):
     assert (run_dir / "tables" / "lytro.tex").read_text().count(r"\begin{table}") == 2
     csv_text = (run_dir / "tables" / "lytro.csv").read_text()
     assert "paper_mean" in csv_text.splitlines()[0]
+
+
+def test_table5_timings_median_with_device_and_paper_value(run_dir):
+    (run_dir / "timings.csv").write_text(
+        "dataset,item,algorithm,device,seconds,width,height\n"
+        "lytro,lytro-01,gff,cpu,0.5,520,520\nlytro,lytro-02,gff,cpu,0.7,520,520\nlytro,lytro-03,gff,cpu,2.0,520,520\n")
+    write_tables(run_dir, compare_paper=True)
+    text = (run_dir / "tables" / "timings.md").read_text()
+    assert "| lytro | gff | cpu | 520x520 | 0.700 | 1.067 | 3 | 0.33 (520x520; Intel Core i7-3770k CPU) |" in text
