@@ -53,6 +53,17 @@ def test_expand_interpolates_with_twice_the_filter():
     np.testing.assert_allclose(fine, expected)
 
 
+@pytest.mark.parametrize("shape", [(4, 6), (34, 34), (66, 130), (260, 200)])
+def test_opencv_pyramid_steps_equal_the_toolbox_arithmetic(shape):
+    """reduce/fast_expand (cv2.pyrDown/pyrUp + border fix-ups) give exactly dec2(lowpass) and expand on
+    dyadic values, which is what an integer image's pyramid holds."""
+    generator = np.random.default_rng(shape[0])
+    band = generator.integers(-2 ** 20, 2 ** 20, size=shape) / 2.0 ** 12
+    np.testing.assert_array_equal(pyramid.reduce(band), pyramid.lowpass(band)[::2, ::2])
+    coarse = band[: max(3, shape[0] // 2), : max(3, shape[1] // 2)]
+    np.testing.assert_array_equal(pyramid.fast_expand(coarse), pyramid.expand(coarse))
+
+
 def test_band_pass_rule_activity_consistency_and_ties():
     first = np.zeros((5, 5))
     second = np.full((5, 5), 2.0)
