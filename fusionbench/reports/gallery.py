@@ -23,10 +23,13 @@ linked, never copied or embedded.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import json
 import os
 import re
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import quote
@@ -37,6 +40,8 @@ from PIL import Image
 
 from ..image_io import rgb_to_grey
 
+#: Bump when the pictures change (it invalidates pictures reused from an earlier report).
+GALLERY_VERSION = "1"
 THUMBNAIL_SIDE = 320
 THUMBNAIL_QUALITY = 80
 CLOSE_UP_QUALITY = 92
@@ -155,18 +160,32 @@ class GalleryItem:
 
 
 class AssetWriter:
-    """Stores gallery pictures either as files under a folder or as data URIs in the page.
+    """Stores the page's pictures either as files under a folder or as data URIs in the page.
 
     Files are written to ``folder`` and referred to as ``url_prefix/NAME``, so that a report can be
-    built in a temporary folder and moved into place afterwards.
+    built in a temporary folder and moved into place afterwards. Rebuilding a report reuses the
+    pictures of the ``previous`` folder whose inputs are unchanged (see :meth:`reuse`): each group of
+    files is recorded under a content key in ``index.json``, and reused files are hard-linked (or
+    copied) into the new folder instead of being decoded and encoded again.
     """
 
-    def __init__(self, folder: Path | None, url_prefix: str, page_folder: Path):
+    INDEX_NAME = "index.json"
+
+    def __init__(self, folder: Path | None, url_prefix: str, page_folder: Path, previous: Path | None = None):
         self.folder = folder
         self.url_prefix = url_prefix.rstrip("/")
         self.page_folder = page_folder
+        self.previous = previous if folder is not None else None
+        self.previous_index = _read_index(self.previous)
+        self.index: dict[str, dict] = {}
         self.bytes_written = 0
         self.files_written = 0
+        self.files_reused = 0
+        self._stored: list[str] = []
+
+    def url(self, relative_name: str) -> str:
+        """How the page refers to a file of the folder."""
+        return "/".join(quote(part) for part in f"{self.url_prefix}/{relative_name}".split("/"))
 
     def store(self, relative_name: str, data: bytes, mime: str = "image/webp") -> str:
         """Keep ``data`` and return the URL by which the page refers to it."""
@@ -177,7 +196,82 @@ class AssetWriter:
         path = self.folder / relative_name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)  # a fresh folder, moved into place as a whole when the report is done
-        return "/".join(quote(part) for part in f"{self.url_prefix}/{relative_name}".split("/"))
+        self._stored.append(relative_name)
+        return self.url(relative_name)
+
+    def begin(self) -> None:
+        """Start recording the files of one cacheable group (see :meth:`remember`)."""
+        self._stored = []
+
+    def remember(self, key: str, value) -> None:
+        """Record the files stored since :meth:`begin` and a JSON ``value`` under ``key``."""
+        if self.folder is not None:
+            self.index[key] = {"files": list(self._stored), "value": value}
+
+    def reuse(self, key: str):
+        """The value recorded under ``key`` by the previous build, with its files linked into the new
+        folder; None when there is no such record or one of its files is gone."""
+        record = self.previous_index.get(key)
+        if record is None or self.folder is None:
+            return None
+        sources = [self.previous / name for name in record["files"]]
+        if not all(source.is_file() for source in sources):
+            return None
+        for name, source in zip(record["files"], sources):
+            target = self.folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:  # another file system, or links not supported
+                shutil.copy2(source, target)
+        self.files_reused += len(sources)
+        self.index[key] = record
+        return record["value"]
+
+    def finish(self) -> None:
+        """Write the index of this build into its folder (for the next build to reuse)."""
+        if self.folder is not None:
+            (self.folder / self.INDEX_NAME).write_text(json.dumps(self.index), encoding="utf-8")
+
+
+def _read_index(folder: Path | None) -> dict:
+    if folder is None or not (folder / AssetWriter.INDEX_NAME).is_file():
+        return {}
+    try:
+        index = json.loads((folder / AssetWriter.INDEX_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a damaged index only costs a full rebuild
+        return {}
+    return index if isinstance(index, dict) else {}
+
+
+def content_key(*parts) -> str:
+    """SHA-256 over a JSON rendering of ``parts`` and this module's picture settings."""
+    settings = [GALLERY_VERSION, THUMBNAIL_SIDE, THUMBNAIL_QUALITY, CLOSE_UP_QUALITY, REGION_FRACTION]
+    text = json.dumps([settings, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_stamp(path: Path | None) -> list:
+    """(path, size, modification time in ns) — what a reused picture depends on; [] for no file."""
+    if path is None:
+        return []
+    try:
+        status = Path(path).stat()
+    except OSError:
+        return [str(path)]
+    return [str(Path(path).resolve()), status.st_size, status.st_mtime_ns]
+
+
+def item_to_json(entry: GalleryItem) -> dict:
+    """A gallery item as plain JSON data (for the reuse index)."""
+    return asdict(entry)
+
+
+def item_from_json(data: dict) -> GalleryItem:
+    """The inverse of :func:`item_to_json`."""
+    region = Region(**data["region"]) if data.get("region") else None
+    return GalleryItem(dataset=data["dataset"], name=data["name"], anchor=data["anchor"],
+                       tiles=[Tile(**tile) for tile in data["tiles"]], region=region, frame=dict(data["frame"]))
 
 
 def relative_url(path: Path, page_folder: Path) -> str:

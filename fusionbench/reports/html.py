@@ -20,6 +20,7 @@ gallery dominates (≈ 25 kB per picture including its close-up).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -89,8 +90,10 @@ def write_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
     final_assets = output.parent / assets_name
     building = None if embed_images else Path(tempfile.mkdtemp(prefix=f".{assets_name}-", dir=output.parent))
     try:
-        assets = gallery_module.AssetWriter(building, assets_name, output.parent)
+        assets = gallery_module.AssetWriter(building, assets_name, output.parent,
+                                            previous=final_assets if final_assets.is_dir() else None)
         page = render_report(results, output.parent, assets, compare_paper=compare_paper, with_gallery=gallery)
+        assets.finish()
         if final_assets.exists():
             shutil.rmtree(final_assets)
         if building is not None:
@@ -119,8 +122,8 @@ def render_report(results: RunResults, page_folder: Path, assets: gallery_module
     timings = timing_summary(results)
     timing_plot = ""
     if not results.timings.empty:
-        timing_plot = plots.data_uri_png(plots.timing_chart(results.timings, _ordered(set(results.timings.algorithm)),
-                                                            results.datasets()))
+        timing_plot = _chart(assets, "timings", plots.timing_chart, results.timings[["dataset", "algorithm", "seconds"]],
+                             _ordered(set(results.timings.algorithm)), results.datasets())
     context = {
         "title": f"fusionbench report — {results.directory.name}",
         "run_dir": str(results.directory),
@@ -193,13 +196,14 @@ def _dataset_view(results: RunResults, dataset: str, page_folder: Path, assets: 
                                      [(table.metric, describe_significance(table.significance)) for table in tables]))
     if all_tables:
         protocol, tables = all_tables[0]  # the plots show the first protocol (the run's own)
-        _add_plots(view, results, dataset, protocol, tables, colours)
+        _add_plots(view, results, dataset, protocol, tables, colours, assets)
     if with_gallery:
         view.gallery = _gallery(results, dataset, items, algorithms, page_folder, assets)
     return view
 
 
-def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: str, tables, colours) -> None:
+def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: str, tables, colours,
+               assets: gallery_module.AssetWriter) -> None:
     values = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)]
     metrics = [table.metric for table in tables]
     directions = {table.metric: table.higher_is_better for table in tables}
@@ -207,60 +211,118 @@ def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: s
     if not algorithms:
         return
     suffix = f" (protocol {protocol})" if len(results.protocols()) > 1 else ""
-    view.plots.append((f"Distributions over items{suffix}", plots.data_uri_png(plots.metric_distributions(
-        values, directions, algorithms, metrics, colours)),
+    name = gallery_module.safe_file_name(dataset)
+    view.plots.append((f"Distributions over items{suffix}", _chart(
+        assets, f"{name}-distributions", plots.metric_distributions,
+        values[["item", "algorithm", "metric", "value"]], directions, algorithms, metrics,
+        {algorithm: colours[algorithm] for algorithm in algorithms}),
         "One dot per item; boxes show quartiles and median, whiskers 1.5 × IQR."))
     counts = pd.concat([table.summary[["algorithm", "n_first", "n_second"]] for table in tables]).fillna(0.0)
     ranked = _ordered(set(counts.algorithm))
-    view.plots.append((f"Rank counts{suffix}", plots.data_uri_png(plots.rank_counts(
-        counts, ranked, view.item_count * len(tables))),
+    view.plots.append((f"Rank counts{suffix}", _chart(
+        assets, f"{name}-rank-counts", plots.rank_counts, counts, ranked, view.item_count * len(tables)),
         "How often each algorithm ranked first / second over all items and metrics (ties shared)."))
     diagrams = [(table.metric, table.significance.average_ranks, table.significance.pairwise,
                  table.significance.n_items) for table in tables if len(table.significance.average_ranks) >= 2]
     if diagrams:
-        view.plots.append((f"Critical-difference diagrams{suffix}", plots.data_uri_png(
-            plots.critical_difference(diagrams)),
+        view.plots.append((f"Critical-difference diagrams{suffix}", _chart(
+            assets, f"{name}-critical-difference", plots.critical_difference, diagrams),
             "Average rank over items (1 = best). Thick bars join algorithms whose pairwise Wilcoxon "
             "signed-rank test (Holm-corrected, α = 0.05) finds no difference; the red bar is Nemenyi's "
             "critical difference for scale. Algorithms that failed on any item are left out."))
 
 
+def _chart(assets: gallery_module.AssetWriter, name: str, draw, *arguments) -> str:
+    """URL of the chart ``draw(*arguments)``: a file of the picture folder (reused from the previous
+    report when its data are unchanged), or a data URI when pictures are embedded."""
+    if assets.folder is None:
+        return plots.data_uri_png(draw(*arguments))
+    key = gallery_module.content_key("chart", plots.PLOTS_VERSION, name, draw.__name__, data_fingerprint(arguments))
+    cached = assets.reuse(key)
+    if cached is not None:
+        return cached
+    assets.begin()
+    url = assets.store(f"charts/{name}-{key[:12]}.png", draw(*arguments), "image/png")
+    assets.remember(key, url)
+    return url
+
+
+def data_fingerprint(value) -> str:
+    """SHA-256 of the full content of nested frames, dicts, lists and scalars (exact, not a repr)."""
+    digest = hashlib.sha256()
+
+    def feed(part) -> None:
+        if isinstance(part, pd.DataFrame):
+            digest.update(b"frame" + part.to_csv(index=False).encode("utf-8"))
+        elif isinstance(part, dict):
+            digest.update(b"{")
+            for key in sorted(part, key=str):
+                feed(key)
+                feed(part[key])
+            digest.update(b"}")
+        elif isinstance(part, (list, tuple)):
+            digest.update(b"[")
+            for element in part:
+                feed(element)
+            digest.update(b"]")
+        else:
+            digest.update(repr(part).encode("utf-8") + b";")
+
+    feed(value)
+    return digest.hexdigest()
+
+
 def _gallery(results: RunResults, dataset: str, items: list[str], algorithms: list[str], page_folder: Path,
              assets: gallery_module.AssetWriter) -> list[gallery_module.GalleryItem]:
+    """Gallery items; an item whose files are unchanged since the last report is reused, not redrawn."""
     recorded = results.run.get("datasets", {}).get(dataset, {}).get("sources", {})
     failures = results.failures[(results.failures.dataset == dataset) & (results.failures.stage == "fuse")]
     entries = []
     for item in items:
-        sources = [_load_source(results.directory, dataset, item, index, entry)
+        sources = [_source_path(results.directory, dataset, item, index, entry)
                    for index, entry in enumerate(recorded.get(item, []))]
         fused = []
         for algorithm in algorithms:
             path = results.directory / "fused" / algorithm / dataset / f"{item}.png"
             failed = failures[(failures.item == item) & (failures.algorithm == algorithm)]
             if path.is_file():
-                fused.append((algorithm, _read_or_none(path), path, ""))
+                fused.append((algorithm, path, ""))
             elif len(failed):
-                fused.append((algorithm, None, None, f"failed: {failed.iloc[0].message}"))
-        entries.append(gallery_module.gallery_item(dataset, item, sources, fused, assets))
+                fused.append((algorithm, None, f"failed: {failed.iloc[0].message}"))
+        key = gallery_module.content_key(
+            "gallery-item", dataset, item, assets.url_prefix, str(page_folder),
+            [(label, gallery_module.file_stamp(path), missing) for label, path, missing in sources + fused])
+        cached = assets.reuse(key)
+        if cached is not None:
+            entries.append(gallery_module.item_from_json(cached))
+            continue
+        assets.begin()
+        entry = gallery_module.gallery_item(
+            dataset, item, [_read_tile(label, path, missing) for label, path, missing in sources],
+            [(*_read_tile(label, path, missing)[:2], path, missing) for label, path, missing in fused], assets)
+        assets.remember(key, gallery_module.item_to_json(entry))
+        entries.append(entry)
     return entries
 
 
-def _read_or_none(path: Path):
+def _read_tile(label: str, path: Path | None, missing: str):
+    """(label, image or None, why missing) for a picture file that may be absent or unreadable."""
+    if path is None:
+        return label, None, missing
     try:
-        return read_image(path)
-    except FusionBenchError:
-        return None
+        return label, read_image(path), missing
+    except FusionBenchError as error:
+        return label, None, str(error)
 
 
-def _load_source(run_dir: Path, dataset: str, item: str, index: int, entry: dict):
-    """(label, image or None, why missing) for a source recorded in run.json."""
-    name = str(entry.get("file", f"source {index + 1}"))
+def _source_path(run_dir: Path, dataset: str, item: str, index: int, entry: dict):
+    """(label, path or None, why missing) for a source recorded in run.json."""
+    name = str(entry.get("path") or entry.get("file") or f"source {index + 1}")
     label = Path(name).name
     path = _find_source(run_dir, dataset, item, index, name)
     if path is None:
         return label, None, f"source file {name} not found (set --data-dir to the dataset mirror)"
-    image = _read_or_none(path)
-    return label, image, "" if image is not None else f"source file {path} could not be read"
+    return label, path, ""
 
 
 def _find_source(run_dir: Path, dataset: str, item: str, index: int, name: str) -> Path | None:

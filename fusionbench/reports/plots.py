@@ -32,6 +32,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+#: Bump when a chart changes for the same data (it invalidates charts reused from an earlier report).
+PLOTS_VERSION = "1"
 DPI = 100
 ALPHA = 0.05
 #: A colour-blind-safe palette (Okabe & Ito 2008), cycled over algorithms in table order.

@@ -49,8 +49,10 @@ def check_in_browser(page: Path, datasets: list[str], items_per_dataset: int, tm
     assert dom.count('<table class="paper">') >= len(datasets)
     for section in ("timings", "failures", "metadata"):
         assert f'<section id="{section}">' in dom
-    plots = re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]{200,}"', dom)
-    assert len(plots) >= 3 * len(datasets) + 1  # distributions, rank counts, CD per dataset; timings
+    charts = re.findall(r'<img src="(report_files/charts/[^"]+\.png)"', dom)
+    assert len(charts) >= 3 * len(datasets) + 1  # distributions, rank counts, CD per dataset; timings
+    assert all((page.parent / chart).read_bytes()[:4] == b"\x89PNG" for chart in charts)
+    assert "not found (set --data-dir" not in dom  # every source picture was found
     pictures = re.findall(r'<img src="(report_files/[^"]+\.webp)"', dom)
     assert pictures and all((page.parent / picture).is_file() for picture in pictures)
     # the gallery script ran: the item selector is shown with its counter, one item per dataset visible

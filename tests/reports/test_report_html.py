@@ -75,6 +75,7 @@ def test_the_report_is_written_beside_the_run_with_its_pictures(report):
     pictures = sorted((run / "report_files").rglob("*.webp"))
     # lytro: 3 items x (2 sources + 3 results, one failed) ; medical: 2 x (2 + 3); each with a close-up
     assert len(pictures) == 2 * (3 * 5 - 1 + 2 * 5)
+    assert len(sorted((run / "report_files" / "charts").glob("*.png"))) == 2 * 3 + 1
     assert not [entry for entry in run.iterdir() if entry.name.startswith(".report_files")]  # no leftovers
 
 
@@ -101,8 +102,9 @@ def test_the_page_is_well_nested(report):
 def test_every_picture_and_link_resolves(report):
     run, path, page = report
     collected = _collect(page)
-    assert len([src for src in collected.images if src.startswith("data:image/png;base64,")]) == 2 * 3 + 1
+    assert len([src for src in collected.images if src.startswith("report_files/charts/")]) == 2 * 3 + 1
     files = [src for src in collected.images if not src.startswith("data:")]
+    assert len(files) == len(collected.images)
     assert files and all((path.parent / unquote(src)).is_file() for src in files)
     fused_links = [href for href in collected.links if href.startswith("fused/")]
     assert len(fused_links) == 3 * 3 - 1 + 2 * 3
@@ -143,6 +145,35 @@ def test_embedded_pictures_make_one_file_and_rewriting_replaces_old_pictures(tmp
     assert not (run / "report_files").exists()
     images = _collect((run / "report.html").read_text(encoding="utf-8")).images
     assert images and all(src.startswith("data:image/") for src in images)
+    assert len([src for src in images if src.startswith("data:image/png;base64,")]) == 3 + 1  # the charts
+
+
+def test_a_rebuild_reuses_unchanged_pictures_and_redraws_changed_ones(tmp_path, monkeypatch):
+    from fusionbench.image_io import read_image, write_png
+    from fusionbench.reports import gallery, plots
+
+    run = make_run_directory(tmp_path, {"medical": ("medical", 2, False)})
+    first = write_report(run).read_text(encoding="utf-8")
+    monkeypatch.setattr(gallery, "encode_webp", lambda *a: pytest.fail("an unchanged picture was re-encoded"))
+    monkeypatch.setattr(plots, "figure_png", lambda *a: pytest.fail("an unchanged chart was redrawn"))
+    assert write_report(run).read_text(encoding="utf-8") == first
+    monkeypatch.undo()
+
+    # a changed fused image redraws exactly its item; a changed value redraws the charts it changes
+    changed = run / "fused" / "gff" / "medical" / "medical-02.png"
+    write_png(changed, 255 - read_image(changed))
+    metrics = (run / "metrics.csv").read_text()
+    assert "medical,medical-01,gff,standard,VIFF,0.7\n" in metrics
+    (run / "metrics.csv").write_text(metrics.replace("medical,medical-01,gff,standard,VIFF,0.7\n",
+                                                     "medical,medical-01,gff,standard,VIFF,0.95\n"))  # now first on that item
+    encoded, drawn = [], []
+    monkeypatch.setattr(gallery, "encode_webp", lambda image, quality, real=gallery.encode_webp: (
+        encoded.append(image.shape), real(image, quality))[1])
+    monkeypatch.setattr(plots, "figure_png", lambda figure, real=plots.figure_png: (drawn.append(1), real(figure))[1])
+    write_report(run)
+    assert len(encoded) == 2 * (2 + 3)  # medical-02: two sources and three results, each with a close-up
+    assert len(drawn) == 3  # distributions, rank counts and CD of medical; the timing chart is unchanged
+    assert len(list((run / "report_files").rglob("*.webp"))) == 2 * 2 * 5
 
 
 def test_missing_sources_are_named_not_fatal(tmp_path):
