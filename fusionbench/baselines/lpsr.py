@@ -16,8 +16,11 @@ representation", Information Fusion 24 (2015) 147-164; the toolbox's
 
 Colour images are fused per RGB channel. **More than two sources** (e.g. multi-exposure stacks)
 are fused sequentially in the given order, ``fuse(fuse(I1, I2), I3) ...``, without intermediate
-rounding — the toolbox only fuses pairs, and the paper does not say how its multi-exposure LPSR
-results were made (this procedure does not reproduce its multi-exposure LPSR column).
+rounding, exactly like ``lp``: the toolbox only fuses pairs, and the IFCNN paper does not say how
+its multi-exposure LPSR results were made. This procedure does *not* reproduce that column: on the
+six mef stacks (sorted file order) it gives SF 28.08 and AG 3.853 where the paper prints 25.98 and
+3.495 (+8 %, +10 %); on the pair datasets the paper's LPSR column is reproduced within 0.02 %
+(SF, AG, ISSIM, NMI) and 0.11 % (Lytro VIFF).
 """
 from __future__ import annotations
 
