@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frozen ImageNet network of P_loss (default: the preset's)")
     parser.add_argument("--perceptual-weights", type=Path, default=None, help="weights file for that network")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
+                        help="start after the completed stages of a stage-end checkpoint with the same recipe "
+                             "(e.g. reuse an identical pre-training)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch")
     parser.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations in total")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard scalars")
@@ -53,7 +56,7 @@ def run(arguments: argparse.Namespace) -> int:
     job = TrainingJob(variant=arguments.variant, recipe=recipe, images=images, data_description=description,
                       out_dir=arguments.out, device=arguments.device, perceptual_weights=arguments.perceptual_weights,
                       resume=arguments.resume, progress=not arguments.no_progress, tensorboard=arguments.tensorboard,
-                      max_iterations=arguments.max_iterations)
+                      max_iterations=arguments.max_iterations, init_from=arguments.init_from)
     began = time.time()
     payload = train(job)
     if payload is not None:

