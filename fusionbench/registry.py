@@ -12,6 +12,12 @@ Third-party packages add entry points in the groups ``fusionbench.algorithms`` a
 ``fusionbench.metrics`` (the value names a module whose import registers; it is loaded lazily
 on the first lookup); ``load_plugin("module.path")`` imports a module for one run.
 Unknown names raise :class:`UnknownNameError` with a "did you mean" suggestion.
+
+Plugins cannot take the tool down: an entry point that fails to import is logged as a warning
+and kept in ``Registry.load_errors`` (asking for its name repeats the reason; everything else,
+``fusionbench list`` included, keeps working), and whatever a registered algorithm does wrong —
+raising, returning a non-array, the wrong shape or dtype, NaN or infinite values — reaches the
+caller as an :class:`AlgorithmError`, which the harness records for that item before going on.
 """
 from __future__ import annotations
 
