@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
+from ..errors import ConfigError
 from ..families import FAMILIES
 from ..registry import register_algorithm
 from .laplacian_pyramid import decompose, reconstruct, symmetric_extension
@@ -75,6 +76,8 @@ def fuse_pair(first: list[np.ndarray], second: list[np.ndarray], base_rule: Base
 def fuse_sequentially(images: Sequence[np.ndarray], base_rule: BaseRule = average_base,
                       levels: int = LEVELS) -> np.ndarray:
     """Fuse uint8 sources left to right with :func:`fuse_pair`; round only the final result."""
+    if levels < 1:
+        raise ConfigError(f"the Laplacian pyramid needs at least 1 level, got levels={levels}")
     planes = [as_planes(image) for image in images]
     fused = planes[0]
     for following in planes[1:]:

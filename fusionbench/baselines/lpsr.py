@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..errors import ConfigError
 from ..families import FAMILIES
 from ..registry import register_algorithm
 from .dictionary import load_dictionary
@@ -94,6 +95,8 @@ def fuse_base_bands(first: list[np.ndarray], second: list[np.ndarray], dictionar
                     summary="Laplacian pyramid (4 levels) with sparse-representation base fusion (LP-SR)")
 def fuse(images: list[np.ndarray], levels: int = LEVELS, epsilon: float = EPSILON) -> np.ndarray:
     """LP-SR as ``lp_sr_fuse(A, B, 4, 3, 3, D, 6, 0.1)``; N sources sequentially (see module docstring)."""
+    if not float(epsilon) > 0:
+        raise ConfigError(f"lpsr needs an OMP error bound epsilon > 0, got {epsilon}")
     dictionary = load_dictionary()
 
     def base_rule(first: list[np.ndarray], second: list[np.ndarray]) -> list[np.ndarray]:

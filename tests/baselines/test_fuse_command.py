@@ -70,6 +70,7 @@ def test_output_must_be_png(tmp_path, sources, capsys):
     assert ".png" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter imports every built-in (torch included): ~5-12 s
 def test_console_script_runs(tmp_path, sources):
     output = tmp_path / "fused.png"
     completed = subprocess.run([sys.executable, "-m", "fusionbench", "fuse", "max-abs", sources["a"], sources["b"],

@@ -148,3 +148,11 @@ def test_too_small_images_are_refused(name, side, message):
 def test_gff_smaller_radius_handles_small_images():
     small = [smooth_image(9, (30, 30)), smooth_image(10, (30, 30))]
     assert create_algorithm("gff", r1=7).fuse(small).shape == (30, 30)
+
+
+@pytest.mark.parametrize("name, options, message", [("lp", {"levels": 0}, "at least 1 level"),
+                                                     ("lpsr", {"epsilon": 0}, "epsilon > 0"),
+                                                     ("gff", {"eps1": -1}, "eps > 0")])
+def test_bad_options_are_clear_errors(grey_pair, name, options, message):
+    with pytest.raises(FusionBenchError, match=message):
+        create_algorithm(name, **options).fuse(grey_pair)
