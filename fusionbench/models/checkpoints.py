@@ -234,11 +234,13 @@ def discover_trained_checkpoints(directories: list[Path] | None = None) -> list[
     """``(algorithm name, path, metadata)`` for every readable fusionbench checkpoint (``*.pt``).
 
     Files that are not fusionbench checkpoints, or are unreadable, are skipped: a stray file in a
-    checkpoint folder must not stop the tool from listing its algorithms. When two files declare
-    the same variant the first found wins (``$FUSIONBENCH_CHECKPOINTS`` before the repository's).
+    checkpoint folder must not stop the tool from listing its algorithms. When several files declare
+    the same variant, an earlier directory wins (``$FUSIONBENCH_CHECKPOINTS`` before the repository's)
+    and within a directory the highest ``iteration`` (ties: the first file name).
     """
     found: dict[str, tuple[str, Path, dict]] = {}
     for directory in directories if directories is not None else trained_checkpoint_directories():
+        in_directory: dict[str, tuple[str, Path, dict]] = {}
         for path in sorted(directory.glob("*.pt")):
             try:
                 content = read_checkpoint_summary(path)
@@ -248,7 +250,16 @@ def discover_trained_checkpoints(directories: list[Path] | None = None) -> list[
             except FusionBenchError:
                 continue
             name = TRAINED_VARIANT_NAMES.get(str(metadata.get("variant")))
-            if metadata["format"] != CHECKPOINT_FORMAT or name is None or metadata["fusion_rule"] is None:
+            if name is None or metadata["fusion_rule"] is None:
                 continue
-            found.setdefault(name, (name, path.resolve(), metadata))
+            previous = in_directory.get(name)
+            if previous is None or _iteration(metadata) > _iteration(previous[2]):
+                in_directory[name] = (name, path.resolve(), metadata)
+        for name, entry in in_directory.items():
+            found.setdefault(name, entry)
     return list(found.values())
+
+
+def _iteration(metadata: dict) -> int:
+    iteration = metadata.get("iteration")
+    return iteration if isinstance(iteration, int) else -1

@@ -137,3 +137,14 @@ def test_summary_reader_matches_torch_load_without_tensors(official_max, tmp_pat
     assert (summary["format"], summary["variant"], summary["fusion_rule"], summary["recipe"]) == \
         ("fusionbench-ifcnn", "baseline-max", "max", {"lr": 1e-4})
     assert sorted(summary["state_dict"]) == sorted(state) and summary["state_dict"]["conv1.weight"] is None
+
+
+def test_discovery_prefers_the_latest_iteration_then_the_earlier_directory(official_max, tmp_path):
+    state = torch.load(official_max, map_location="cpu", weights_only=True)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    trained_checkpoint(first / "a-early.pt", state, iteration=100)
+    trained_checkpoint(first / "b-late.pt", state, iteration=600)
+    trained_checkpoint(second / "c-later.pt", state, iteration=900)
+    found = discover_trained_checkpoints([first, second])
+    assert [(name, path.name) for name, path, _ in found] == [("ifcnn-max-trained", "b-late.pt")]
