@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,12 +59,19 @@ def omp_error_constrained(signals: np.ndarray, dictionary: np.ndarray, epsilon: 
     return codes
 
 
-def _single_threaded_blas():
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries (inspecting them costs ~1 ms: done once)."""
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # optional: without it BLAS keeps its own thread count
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+        return None
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    controller = _blas_controller()
+    return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, tolerance: float) -> np.ndarray:
