@@ -137,6 +137,7 @@ def train(job: TrainingJob) -> dict:
 
 def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -> dict:
     recipe, out_dir = job.recipe, Path(job.out_dir)
+    version = code_version()  # of the code that starts the run (HEAD may move while it trains)
     is_main = rank == 0
     for stage in recipe.stages:
         if stage.batch_size % world_size:
@@ -234,7 +235,7 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
             progress.update(1)
             stage_end = stage_iteration + 1 == stage.iterations
             if iteration % recipe.checkpoint_every == 0 or stage_end or iteration == total:
-                payload = _payload(job, network, iteration, stage.name, optimizer, sampler, scaler)
+                payload = _payload(job, network, iteration, stage.name, optimizer, sampler, scaler, version)
                 save_checkpoint(payload, last_path)
                 if stage_end:
                     save_checkpoint(payload, out_dir / ("final.pt" if stage_index == len(recipe.stages) - 1
@@ -279,13 +280,14 @@ def _configure_batch_norm(network: nn.Module, stage: StageRecipe) -> None:
         unfreeze_batch_norm(network)
 
 
-def _payload(job: TrainingJob, network: IFCNN, iteration: int, stage: str, optimizer, sampler, scaler) -> dict:
+def _payload(job: TrainingJob, network: IFCNN, iteration: int, stage: str, optimizer, sampler, scaler,
+             version: str) -> dict:
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "variant": job.variant,
         "fusion_rule": network.fusion_rule,
         "state_dict": {key: value.detach().cpu().clone() for key, value in network.state_dict().items()},
         "iteration": iteration, "stage": stage, "recipe": job.recipe.as_dict(), "data": job.data_description,
-        "code_version": code_version(), "optimizer": optimizer.state_dict(),
+        "code_version": version, "optimizer": optimizer.state_dict(),
         "rng": sampler.generator.get_state(), "scaler": scaler.state_dict(), **job.extra,
     }
 
