@@ -20,7 +20,7 @@ HELP = "fuse a set of source images with one algorithm and write the result as P
 
 EPILOG = """examples:
   fusionbench fuse gff lytro-01-A.jpg lytro-01-B.jpg -o fused.png
-  fusionbench fuse lpsr ir.png vis.png -o fused.png --family infrared-visual
+  fusionbench fuse lpsr visible.png infrared.png -o fused.png --family infrared-visual
   fusionbench fuse gff a.png b.png -o fused.png --option r1=20 --option eps1=0.1
   fusionbench fuse ifcnn-max a.png b.png -o fused.png --device cpu --preprocessing released-demo
 
