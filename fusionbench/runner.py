@@ -523,11 +523,33 @@ def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary
                     counts={"tasks": len(plan.tasks), "cached": cached, "failures": len(failures)})
     write_text_atomic(run_dir / "run.json", json.dumps(metadata, indent=1) + "\n")
     if settings.write_tables:
-        from .reports.tables import write_tables
-
-        write_tables(run_dir, compare_paper=settings.compare_paper)
+        write_tables_if_changed(run_dir, settings.compare_paper)
     fused = sum(1 for result in results.values() if result.fused_now or result.task.key in fused_in_main)
     return RunSummary(run_dir, len(plan.tasks), fused, cached, failures, time.perf_counter() - started, plan.skipped)
+
+
+TABLES_STAMP = "tables/.inputs.sha256"
+
+
+def write_tables_if_changed(run_dir: Path, compare_paper: bool) -> bool:
+    """Write ``tables/`` unless they were written from exactly these CSVs and options.
+
+    Tables (with their significance tests) are a pure function of metrics.csv, timings.csv,
+    failures.csv, run.json's metric directions and ``compare_paper``; a fully cached rerun skips
+    them. Returns True when the tables were written.
+    """
+    from .cache_key import content_key
+    from .reports.tables import write_tables
+
+    parts = [(run_dir / name).read_bytes().decode("utf-8") for name in ("metrics.csv", "timings.csv", "failures.csv")]
+    metrics = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("metrics", {})
+    stamp = content_key(parts, metrics, compare_paper, __version__)
+    stamp_path = run_dir / TABLES_STAMP
+    if stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp:
+        return False
+    write_tables(run_dir, compare_paper=compare_paper)
+    write_text_atomic(stamp_path, stamp)
+    return True
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
