@@ -475,6 +475,7 @@ class RunSummary:
     failures: list[dict]
     seconds: float
     skipped: dict[str, str]
+    tables_written: bool = False  # False: nothing changed since the last tables were written
 
 
 def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary:
@@ -522,10 +523,10 @@ def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary
     metadata.update(status="complete", wall_seconds=round(elapsed, 3),
                     counts={"tasks": len(plan.tasks), "cached": cached, "failures": len(failures)})
     write_text_atomic(run_dir / "run.json", json.dumps(metadata, indent=1) + "\n")
-    if settings.write_tables:
-        write_tables_if_changed(run_dir, settings.compare_paper)
+    tables_written = write_tables_if_changed(run_dir, settings.compare_paper) if settings.write_tables else False
     fused = sum(1 for result in results.values() if result.fused_now or result.task.key in fused_in_main)
-    return RunSummary(run_dir, len(plan.tasks), fused, cached, failures, time.perf_counter() - started, plan.skipped)
+    return RunSummary(run_dir, len(plan.tasks), fused, cached, failures, time.perf_counter() - started, plan.skipped,
+                      tables_written)
 
 
 TABLES_STAMP = "tables/.inputs.sha256"

@@ -68,7 +68,11 @@ def run(arguments: argparse.Namespace) -> int:
     if len(summary.failures) > 20:
         print(f"  ... {len(summary.failures) - 20} more in {summary.run_dir / 'failures.csv'}")
     print(f"tables: {summary.run_dir / 'tables'}")
-    if not arguments.no_report:  # the HTML report (fusionbench.reports.html, issue 7)
+    report = summary.run_dir / "report.html"
+    if not arguments.no_report and not summary.tables_written and report.is_file():
+        # Same inputs as when report.html was written (tables unchanged): keep it; 'fusionbench report' rewrites it.
+        print(f"report: {report} (unchanged)")
+    elif not arguments.no_report:  # the HTML report (fusionbench.reports.html, issue 7)
         from ..reports.html import write_report
 
         print(f"report: {write_report(summary.run_dir, compare_paper=arguments.compare_paper)}")
