@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from pathlib import Path
 from functools import lru_cache
 from importlib import resources
 
@@ -246,6 +247,21 @@ def ranking_changes(results, dataset: str) -> list[str]:
     return lines
 
 
+def algorithm_lines(results) -> list[str]:
+    """What ran: each algorithm with its checkpoint (SHA-256 prefix) and preprocessing, from run.json."""
+    lines = ["Algorithms in this run:", ""]
+    for name, identity in results.run.get("algorithms", {}).items():
+        instance = identity.get("instance", {})
+        details = [f"version {identity.get('version', '?')}"]
+        if "checkpoint_sha256" in instance:
+            checkpoint = identity.get("options", {}).get("checkpoint") or "official"
+            details.append(f"checkpoint {Path(str(checkpoint)).name} (SHA-256 {instance['checkpoint_sha256'][:12]}…)")
+        if "preprocessing" in instance:
+            details.append(f"preprocessing `{instance['preprocessing']}`")
+        lines.append(f"- `{name}`: {', '.join(details)}")
+    return lines
+
+
 def reproduction_markdown(run_dir, command: str) -> str:
     """The whole reproduction report for a run made with :func:`paper_run_settings`."""
     from .. import __version__
@@ -288,6 +304,7 @@ def reproduction_markdown(run_dir, command: str) -> str:
               "evaluated models, MEF-SSIM's call unknown, BASELINE weights not released).",
               "- Our rank triples (overall rank, #first, #second) rank only the algorithms we run, so they differ from "
               "the paper's, which include MFCNN and MECNN.",
+              ""] + algorithm_lines(results) + [
               "", "## Part 1 — the paper's protocol (`ifcnn-paper`) beside the printed values", ""]
     for dataset in PAPER_DATASETS:
         lines += [f"### {titles[dataset]}", "",
