@@ -288,7 +288,7 @@ def table_cells(table: MetricTable, paper=None) -> dict[str, Cell]:
         if row.n_missing:
             cell = Cell(f"n/a (failed on {row.n_missing} of {row.n_items} items)", "", "")
         else:
-            cell = Cell(format_value(row.mean), f"({row.overall_rank}, {format_count(row.n_first)}, "
+            cell = Cell(format_value(row.mean), f"({int(row.overall_rank)}, {format_count(row.n_first)}, "
                                                 f"{format_count(row.n_second)})", marks.get(row.algorithm, ""))
         if paper is not None:
             printed = paper.lookup(table.dataset, table.metric, row.algorithm)
