@@ -59,7 +59,7 @@ def start_run(out: Path, dataset: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.slow  # two `fusionbench run` subprocesses: ~40 s on the loaded 2-core machine
+@pytest.mark.slow  # two `fusionbench run` subprocesses: ~14 s idle, ~40 s on the loaded 2-core machine
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_run_resumes_to_the_same_metrics(tmp_path, test_registry, signal_number):
     dataset = write_tiny_dataset(tmp_path / "data", items=ITEMS)
