@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     arguments = parser.parse_args(argv)
+    arguments.argv = argv  # the command line as given, recorded in run.json
     if not getattr(arguments, "handler", None):
         parser.print_help()
         return EXIT_USER_ERROR

@@ -58,7 +58,7 @@ def settings_from(arguments: argparse.Namespace, command_line: str):
 def run(arguments: argparse.Namespace) -> int:
     from ..runner import run as run_benchmark
 
-    command_line = shlex.join(["fusionbench"] + sys.argv[1:])
+    command_line = shlex.join(["fusionbench"] + list(getattr(arguments, "argv", sys.argv[1:])))
     summary = run_benchmark(settings_from(arguments, command_line), log=lambda text: print(text, file=sys.stderr))
     print(f"{summary.tasks} fusions ({summary.cached} from cache, {summary.fused} computed now), "
           f"{len(summary.failures)} failures, {summary.seconds:.1f} s -> {summary.run_dir}")
