@@ -14,6 +14,10 @@ allocator settings are clean:
   :func:`fusionbench.models.allocator.tune_glibc_allocator` (what the ``ifcnn-*`` algorithms do on
   the CPU by default, so the CLI gets it without a re-exec).
 
+On CUDA the settings are ``float32`` (cuDNN in true float32, what fusionbench's IFCNN runner
+uses) and ``tf32`` (PyTorch's default for cuDNN convolutions), and each output is also compared with
+the plain model's on the CPU.
+
 The fast path's output is compared with the plain model's (max absolute difference, float32).
 ``--large`` adds tiled inference of a 2000x3000 pair with its peak resident memory (CPU).
 The paper reports 0.02 s per fusion on a TITAN X GPU (Table 5).
@@ -52,7 +56,10 @@ def load_pair():
 
 
 def worker(model_kind: str, allocator: str, device_name: str, repeats: int) -> dict:
-    """Time one configuration in this process; returns the timings and the fast path's deviation."""
+    """Time one configuration in this process; returns the timings and the fast path's deviation.
+
+    ``allocator`` is the CPU allocator setting, or on CUDA the convolution precision (float32|tf32).
+    """
     if allocator == "mallopt":
         from fusionbench.models.allocator import tune_glibc_allocator
 
@@ -64,6 +71,8 @@ def worker(model_kind: str, allocator: str, device_name: str, repeats: int) -> d
     from fusionbench.models.inference import resolve_device
 
     device = resolve_device(device_name)
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = allocator == "tf32"
     network, _ = load_checkpoint(official_checkpoint_path("max"))
     network = network.to(device).eval()
     model = FastIFCNN(network).to(device) if model_kind == "fast" else network
@@ -86,9 +95,13 @@ def worker(model_kind: str, allocator: str, device_name: str, repeats: int) -> d
         cpu_times.append(time.process_time() - cpu_started)
     with torch.no_grad():
         reference = network(inputs)
+        cpu_difference = None
+        if device.type == "cuda":
+            cpu_reference = network.cpu()([plane.cpu() for plane in inputs])
+            cpu_difference = float((output.cpu() - cpu_reference).abs().max())
     return {"model": model_kind, "allocator": allocator, "device": str(device), "median": statistics.median(times),
             "min": min(times), "cpu": statistics.median(cpu_times), "max_abs_difference": float((output - reference).abs().max()),
-            "threads": torch.get_num_threads()}
+            "cpu_difference": cpu_difference, "threads": torch.get_num_threads()}
 
 
 def large_worker() -> dict:
@@ -135,19 +148,20 @@ def main() -> None:
         print(json.dumps(large_worker()))
         return
 
-    allocators = ("default", "env", "mallopt") if arguments.device != "cuda" else ("default",)
+    allocators = ("default", "env", "mallopt") if arguments.device != "cuda" else ("float32", "tf32")
     print(f"IFCNN forward pass, 520x520 two-input colour fusion, median of {arguments.repeats} warm runs "
           f"(load average {os.getloadavg()[0]:.2f})")
-    print(f"{'model':<6} {'allocator':<9} {'device':<7} {'median s':>9} {'min s':>7} {'cpu s':>7} "
-          f"{'max |fast-plain|':>17}")
+    print(f"{'model':<6} {'setting':<9} {'device':<7} {'median s':>9} {'min s':>7} {'cpu s':>7} "
+          f"{'max |fast-plain|':>17} {'max |out-cpu plain|':>20}")
     for allocator in allocators:
         for model in ("plain", "fast"):
             environment = ALLOCATOR_ENVIRONMENT if allocator == "env" else None
             row = run_subprocess(["--worker", model, allocator, "--device", arguments.device,
                                   "--repeats", str(arguments.repeats)], environment)
             deviation = f"{row['max_abs_difference']:.2e}" if model == "fast" else "-"
-            print(f"{model:<6} {allocator:<9} {row['device']:<7} {row['median']:>9.3f} {row['min']:>7.3f} "
-                  f"{row['cpu']:>7.3f} {deviation:>17}", flush=True)
+            versus_cpu = f"{row['cpu_difference']:.2e}" if row["cpu_difference"] is not None else "-"
+            print(f"{model:<6} {allocator:<9} {row['device']:<7} {row['median']:>9.4f} {row['min']:>7.4f} "
+                  f"{row['cpu']:>7.3f} {deviation:>17} {versus_cpu:>20}", flush=True)
     if arguments.device != "cpu":
         print(f"paper (Table 5, TITAN X GPU): {PAPER_GPU_SECONDS:.3f} s per fusion")
     if arguments.large:

@@ -1,7 +1,7 @@
 """Training throughput per stage: seconds per iteration (median) for a preset's pre- and fine-training.
 
     python benchmarks/training_throughput.py [--preset cpu-small] [--iterations 5] [--device auto]
-        [--data DIR] [--threads N]
+        [--data DIR] [--threads N] [--perceptual-backbone NAME] [--perceptual-weights FILE]
 
 Runs a few iterations of each stage of the preset (batch, crop and losses as in the preset; without
 --data the sources are synthetic-depth textures) and prints a table with the projected full-recipe time.
@@ -38,22 +38,26 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--perceptual-backbone", default=None, help="override the preset's (resnet101|efficientnet-lite0)")
+    parser.add_argument("--perceptual-weights", type=Path, default=None,
+                        help="weights file for the perceptual network (timing does not depend on its values)")
     arguments = parser.parse_args()
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
-    recipe = recipe_for(arguments.preset, arguments.variant)
+    recipe = recipe_for(arguments.preset, arguments.variant, arguments.perceptual_backbone)
     images, description = (discover_training_data(arguments.data) if arguments.data
                            else (synthetic_sources(), "synthetic textures"))
     short = dataclasses.replace(recipe, stages=tuple(dataclasses.replace(stage, iterations=arguments.iterations + 1)
                                                      for stage in recipe.stages), checkpoint_every=10**9)
     with tempfile.TemporaryDirectory() as folder:
         job = TrainingJob(arguments.variant, short, images, description, Path(folder) / "run",
-                          device=arguments.device, progress=False,
+                          device=arguments.device, progress=False, perceptual_weights=arguments.perceptual_weights,
                           conv1_weight=torch.zeros(64, 3, 7, 7))
         train(job)
         with open(Path(folder) / "run" / "log.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
-    print(f"preset {arguments.preset}, variant {arguments.variant}, device {arguments.device}, "
+    print(f"preset {arguments.preset}, variant {arguments.variant}, perceptual {recipe.perceptual_backbone}, "
+          f"device {arguments.device}, "
           f"threads {torch.get_num_threads()}, data: {description}")
     print(f"{'stage':<14} {'batch':>5} {'crop':>5} {'s/iter':>8} {'iter/s':>8} {'iterations':>10} {'projected h':>11}")
     total_hours = 0.0

@@ -1,7 +1,8 @@
 """Running a loaded IFCNN on NumPy planes: device choice, fast path, tiling (imports torch)."""
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +27,25 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(name)
 
 
+@contextmanager
+def exact_float32_convolutions(device: torch.device) -> Iterator[None]:
+    """On CUDA, run cuDNN convolutions in true float32 rather than TF32 for the duration.
+
+    PyTorch lets cuDNN use TF32 (10-bit mantissa) for float32 convolutions by default, which moves
+    IFCNN's outputs by up to about 1e-3 and with them the metric values; a benchmark must give the
+    same numbers on every device. At IFCNN's size the GPU is fast either way (see benchmarks/ifcnn.py).
+    """
+    if device.type != "cuda":
+        yield
+        return
+    previous = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = previous
+
+
 class IFCNNRunner:
     """A network ready to fuse float32 (3, H, W) planes on one device.
 
@@ -40,7 +60,7 @@ class IFCNNRunner:
         self.tile_size = tile_size
 
     def _forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.inference_mode(), exact_float32_convolutions(self.device):
             return self.model(list(inputs))
 
     def run(self, planes: Sequence[np.ndarray]) -> np.ndarray:
