@@ -11,7 +11,7 @@ allocator settings are clean:
 * ``env``      — started with ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=20000000000
   MALLOC_TOP_PAD_=1000000000``;
 * ``mallopt``  — the same settings applied at run time by
-  :func:`fusionbench.models.allocator.tune_glibc_allocator` (what the ``ifcnn-*`` algorithms do on
+  :func:`fusionbench.allocator.tune_glibc_allocator` (what the ``ifcnn-*`` algorithms do on
   the CPU by default, so the CLI gets it without a re-exec).
 
 On CUDA the settings are ``float32`` (cuDNN in true float32, what fusionbench's IFCNN runner
@@ -61,7 +61,7 @@ def worker(model_kind: str, allocator: str, device_name: str, repeats: int) -> d
     ``allocator`` is the CPU allocator setting, or on CUDA the convolution precision (float32|tf32).
     """
     if allocator == "mallopt":
-        from fusionbench.models.allocator import tune_glibc_allocator
+        from fusionbench.allocator import tune_glibc_allocator
 
         tune_glibc_allocator()
     import torch
@@ -110,7 +110,7 @@ def large_worker() -> dict:
 
     import numpy as np
 
-    from fusionbench.models.allocator import tune_glibc_allocator
+    from fusionbench.allocator import tune_glibc_allocator
     from fusionbench.models.checkpoints import load_checkpoint, official_checkpoint_path
     from fusionbench.models.inference import IFCNNRunner
 

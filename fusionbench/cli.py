@@ -14,6 +14,7 @@ import sys
 from typing import Sequence
 
 from . import __version__, commands
+from .allocator import apply_unless_disabled
 from .datasets.fetching import DATA_ENVIRONMENT_VARIABLE, set_data_directories
 from .errors import FusionBenchError
 
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(arguments, "handler", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    apply_unless_disabled()  # every command re-allocates large image arrays (see fusionbench.allocator)
     try:
         if arguments.data_dir:
             set_data_directories(arguments.data_dir)

@@ -66,13 +66,13 @@ class IFCNNFusion:
     fusionbench checkpoint), ``device`` (auto|cpu|cuda), ``clahe`` (the released demo's
     multi-exposure Y enhancement, default on), ``fast`` (the equivalent fast forward pass),
     ``tile_size`` (largest tile side in pixels; larger images are processed in overlapping
-    tiles with identical results), ``tune_allocator`` (glibc settings, see
-    :mod:`fusionbench.models.allocator`).
+    tiles with identical results). On the CPU the glibc allocator settings of
+    :mod:`fusionbench.allocator` matter as much as the network (applied to every algorithm).
     """
 
     def __init__(self, fusion_rule: str = "max", preprocessing: str = "paper", device: str = "auto",
                  checkpoint: str | None = None, clahe: Any = True, fast: Any = True,
-                 tile_size: Any = DEFAULT_TILE_SIZE, tune_allocator: Any = True):
+                 tile_size: Any = DEFAULT_TILE_SIZE):
         self.fusion_rule = check_fusion_rule(fusion_rule)
         self.preprocessing = check_preset(preprocessing)
         if str(device).lower().split(":")[0] not in _DEVICES:
@@ -81,7 +81,6 @@ class IFCNNFusion:
         self.clahe = _as_bool("clahe", clahe)
         self.fast = _as_bool("fast", fast)
         self.tile_size = _as_tile_size(tile_size)
-        self.tune_allocator = _as_bool("tune_allocator", tune_allocator)
         if checkpoint in (None, "", "official"):
             self.checkpoint_path = official_checkpoint_path(self.fusion_rule)
         else:
@@ -106,12 +105,7 @@ class IFCNNFusion:
             from .inference import IFCNNRunner
 
             network, self._metadata = load_checkpoint(self.checkpoint_path, self.fusion_rule)
-            runner = IFCNNRunner(network, device=self.device, fast=self.fast, tile_size=self.tile_size)
-            if self.tune_allocator and runner.device.type == "cpu":
-                from .allocator import tune_glibc_allocator
-
-                tune_glibc_allocator()
-            self._runner = runner
+            self._runner = IFCNNRunner(network, device=self.device, fast=self.fast, tile_size=self.tile_size)
         return self._runner
 
     def fuse(self, images: Sequence[np.ndarray], family: str | None = None) -> np.ndarray:
@@ -142,7 +136,7 @@ class IFCNNFusion:
 
 def _defaults(fusion_rule: str, checkpoint: str | None = None) -> dict[str, Any]:
     return {"fusion_rule": fusion_rule, "preprocessing": "paper", "device": "auto", "checkpoint": checkpoint,
-            "clahe": True, "fast": True, "tile_size": DEFAULT_TILE_SIZE, "tune_allocator": True}
+            "clahe": True, "fast": True, "tile_size": DEFAULT_TILE_SIZE}
 
 
 def _register(name: str, fusion_rule: str, summary: str, checkpoint: str | None = None) -> None:

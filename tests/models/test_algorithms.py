@@ -164,15 +164,3 @@ def test_cli_unknown_rule_is_an_error_not_a_traceback(reference_file, tmp_path, 
                    "--option", "fusion_rule=median"])
     assert status == 2
     assert "unknown fusion rule 'median'; valid: max, mean, sum" in capsys.readouterr().err
-
-
-def test_allocator_tuning_is_accepted_by_glibc():
-    import platform
-
-    from fusionbench.models.allocator import ENVIRONMENT, tune_glibc_allocator
-
-    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
-        pytest.skip("mallopt is glibc-only")
-    assert tune_glibc_allocator() is True
-    assert tune_glibc_allocator() is True  # idempotent
-    assert ENVIRONMENT["MALLOC_MMAP_MAX_"] == "0"

@@ -56,8 +56,8 @@ _PEAK_MEMORY_SCRIPT = textwrap.dedent("""
     import numpy as np
     from fusionbench.models.checkpoints import load_checkpoint
     from fusionbench.models.inference import IFCNNRunner
-    from fusionbench.models.allocator import tune_glibc_allocator
-    tune_glibc_allocator()  # as the ifcnn algorithms do on the CPU by default: the heap keeps its peak
+    from fusionbench.allocator import tune_glibc_allocator
+    tune_glibc_allocator()  # as every fusionbench algorithm does by default: the heap keeps its peak
     network, _ = load_checkpoint(sys.argv[1])
     runner = IFCNNRunner(network, device="cpu", fast=True, tile_size=768)
     random = np.random.default_rng(0)
