@@ -29,7 +29,7 @@ import numpy as np
 
 #: OMP-Box's thresholds for "inner product too small" and "atoms dependent".
 NEGLIGIBLE = 1e-14
-CHUNK_SIGNALS = 128
+CHUNK_SIGNALS = 256  # measured best on 1014 signals, 2 threads: 128 -> 108 ms, 256 -> 98 ms, 512 -> 152 ms
 DEFAULT_THREADS = 2
 
 
@@ -38,6 +38,7 @@ def omp_error_constrained(signals: np.ndarray, dictionary: np.ndarray, epsilon: 
     """Sparse codes ``(P, m)`` of ``signals (P, n)`` over unit-norm ``dictionary (n, m)`` with ``|x - D g| <= eps``."""
     signals = np.ascontiguousarray(signals, dtype=np.float64)
     dictionary = np.ascontiguousarray(dictionary, dtype=np.float64)
+    transposed = np.ascontiguousarray(dictionary.T)  # atoms as rows, gathered per signal
     count = signals.shape[0]
     codes = np.zeros((count, dictionary.shape[1]))
     if count == 0:
@@ -47,7 +48,7 @@ def omp_error_constrained(signals: np.ndarray, dictionary: np.ndarray, epsilon: 
 
     def run(bound: tuple[int, int]) -> None:
         start, stop = bound
-        codes[start:stop] = _omp_chunk(signals[start:stop], dictionary, epsilon * epsilon)
+        codes[start:stop] = _omp_chunk(signals[start:stop], dictionary, transposed, epsilon * epsilon)
 
     with _single_threaded_blas():
         if threads > 1 and len(bounds) > 1:
@@ -74,24 +75,24 @@ def _single_threaded_blas():
     return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
-def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, tolerance: float) -> np.ndarray:
+def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, transposed: np.ndarray, tolerance: float) -> np.ndarray:
     """OMP of one chunk; every signal takes one atom per step until it stops (see module docstring).
 
     Signals that stop stay in the arrays (copying the survivors would cost more than carrying them
-    along for the last few steps); their atom count is frozen and later rows are ignored.
+    along for the last few steps): from then on they add zero projections, zero rows of ``L`` and a
+    unit diagonal, which leave their codes as they were.
     """
     count, length = signals.shape
-    atoms_total = dictionary.shape[1]
-    transposed = np.ascontiguousarray(dictionary.T)
     rows = np.arange(count)
     residual = signals.copy()
     energy = np.einsum("pn,pn->p", signals, signals)
     correlation = residual @ dictionary
+    magnitude = np.empty_like(correlation)
     basis = np.zeros((count, length, length))  # orthonormalised chosen atoms, one per row
-    cholesky = np.zeros((count, length, length))  # rows of L, L L' = D_I' D_I
+    upper = np.zeros((count, length, length))  # L' (L L' = D_I' D_I): step k writes column k
     projections = np.zeros((count, length))  # z = L^{-1} D_I' x
     chosen = np.zeros((count, length), dtype=np.intp)
-    taken = np.zeros((count, atoms_total), dtype=bool)
+    taken = np.zeros((count, dictionary.shape[1]), dtype=bool)
     atom_count = np.zeros(count, dtype=np.intp)
     active = energy > tolerance
 
@@ -99,7 +100,7 @@ def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, tolerance: float) ->
         for step in range(length):
             if not active.any():
                 break
-            best = np.argmax(np.abs(correlation), axis=1)
+            best = np.abs(correlation, out=magnitude).argmax(axis=1)
             best_value = correlation[rows, best]
             atom = transposed[best]
             if step:
@@ -114,45 +115,42 @@ def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, tolerance: float) ->
                 break
             diagonal = np.sqrt(np.where(active, pivot, 1.0))
             if step:
-                direction = atom - np.matmul(row[:, None, :], basis[:, :step])[:, 0, :]
+                direction = np.matmul(row[:, None, :], basis[:, :step])[:, 0, :]
+                np.subtract(atom, direction, out=direction)
             else:
                 direction = atom.copy()
             direction /= diagonal[:, None]
             projection = np.where(active, best_value / diagonal, 0.0)
             basis[:, step] = direction
-            cholesky[:, step, :step] = row
-            cholesky[:, step, step] = diagonal
+            upper[:, :step, step] = row * active[:, None]
+            upper[:, step, step] = diagonal
             projections[:, step] = projection
             chosen[:, step] = best
             taken[rows, best] = True
             atom_count += active
             residual -= projection[:, None] * direction
-            correlation = residual @ dictionary
+            np.matmul(residual, dictionary, out=correlation)
             energy = energy - projection * projection
             active &= energy > tolerance
-    return _codes_from_factors(cholesky, projections, chosen, atom_count, atoms_total)
+    return _codes_from_factors(upper, projections, chosen, atom_count, dictionary.shape[1])
 
 
-def _codes_from_factors(cholesky: np.ndarray, projections: np.ndarray, chosen: np.ndarray,
+def _codes_from_factors(upper: np.ndarray, projections: np.ndarray, chosen: np.ndarray,
                         atom_count: np.ndarray, atoms_total: int) -> np.ndarray:
     """Solve ``L' gamma = z`` per signal (back substitution, all signals at once) and scatter into codes.
 
-    Rows beyond a signal's own atom count are replaced by identity rows with ``z = 0``, so every
-    signal can share one loop of the largest size.
+    Steps past a signal's own atom count hold zero rows, a unit diagonal and ``z = 0`` (see
+    :func:`_omp_chunk`), so their ``gamma`` is 0 and every signal can share one loop of the largest size.
     """
-    count = cholesky.shape[0]
+    count = upper.shape[0]
     codes = np.zeros((count, atoms_total))
     size = int(atom_count.max(initial=0))
     if size == 0:
         return codes
-    unused = np.arange(size) >= atom_count[:, None]  # (P, size)
-    factor = np.where(unused[:, :, None], 0.0, cholesky[:, :size, :size])
-    factor[:, np.arange(size), np.arange(size)] = np.where(unused, 1.0, factor[:, np.arange(size), np.arange(size)])
-    right = np.where(unused, 0.0, projections[:, :size])
     gamma = np.zeros((count, size))
     for index in range(size - 1, -1, -1):
-        known = np.einsum("pk,pk->p", factor[:, index + 1:, index], gamma[:, index + 1:])
-        gamma[:, index] = (right[:, index] - known) / factor[:, index, index]
-    used = ~unused
+        known = np.einsum("pk,pk->p", upper[:, index, index + 1:size], gamma[:, index + 1:])
+        gamma[:, index] = (projections[:, index] - known) / upper[:, index, index]
+    used = np.arange(size) < atom_count[:, None]
     codes[np.nonzero(used)[0], chosen[:, :size][used]] = gamma[used]
     return codes
