@@ -64,3 +64,34 @@ def test_bad_expected_file_is_a_one_line_error(run_dir, tmp_path, capsys):
     expected = write_expected(tmp_path, "dataset,item,value\nx,y,1\n")
     assert main(["regress", str(run_dir), "--expected", str(expected)]) == 2
     assert "missing columns" in capsys.readouterr().err
+
+
+MIXED = """dataset,item,algorithm,protocol,metric,value
+lytro,lytro-01,gff,standard,SF,19.2943
+lytro,lytro-01,ifcnn-max,standard,SF,19.4246
+lytro,lytro-01,ifcnn-max-trained,standard,SF,18.2400
+"""
+
+
+def test_per_algorithm_tolerance_loosens_only_the_matching_rows(tmp_path, capsys):
+    run = tmp_path / "metrics.csv"
+    run.write_text(MIXED.replace("19.4246", "19.4250").replace("18.2400", "18.2403").replace("19.2943", "19.2945"))
+    expected = write_expected(tmp_path, MIXED)
+    # ifcnn rows move by 2e-5 relative, the gff row by 1e-5: only gff is still held to the default 1e-6.
+    assert main(["regress", str(run), "--expected", str(expected), "--rtol-for", "ifcnn-*=1e-4"]) == 1
+    out = capsys.readouterr().out
+    assert "1 drifted" in out and "ifcnn-*: 0.0001" in out
+    drifted = out.split("drifted:")[1]
+    assert "gff" in drifted and "ifcnn" not in drifted
+    # Later patterns win: tightening the trained checkpoint again makes it drift too.
+    assert main(["regress", str(run), "--expected", str(expected), "--rtol-for", "ifcnn-*=1e-4",
+                 "--rtol-for", "*-trained=1e-6", "--rtol-for", "gff=1e-4"]) == 1
+    assert "ifcnn-max-trained" in capsys.readouterr().out.split("drifted:")[1]
+    assert main(["regress", str(run), "--expected", str(expected), "--rtol-for", "*=1e-4"]) == 0
+
+
+@pytest.mark.parametrize("text", ["ifcnn-*", "=1e-4", "ifcnn-*=fast", "ifcnn-*=-1"])
+def test_malformed_tolerance_override_is_a_one_line_error(run_dir, tmp_path, capsys, text):
+    expected = write_expected(tmp_path, ROWS)
+    assert main(["regress", str(run_dir), "--expected", str(expected), "--rtol-for", text]) == 2
+    assert "expected ALGORITHM_PATTERN=RTOL" in capsys.readouterr().err
