@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--variant", required=True, choices=VARIANTS, help="which network and loss to train")
     parser.add_argument("--preset", default="cpu-small", choices=tuple(PRESETS),
-                        help="recipe: paper (Sec. 2.5 numbers), cpu-small, smoke (default: cpu-small)")
+                        help="recipe: paper (Sec. 2.5 numbers), cpu-small, gpu-short, smoke (default: cpu-small)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (checkpoints, log.csv)")
     parser.add_argument("--data", type=Path, default=None,
                         help=f"training data folder (default: ${TRAIN_DATA_VARIABLE})")

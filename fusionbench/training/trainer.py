@@ -73,8 +73,9 @@ class MultiFocusSampler:
             size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
             depth = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)  # no mixed depths across edges
-        rgb_tensor = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).to(device, torch.float32) / 255.0
-        return rgb_tensor, torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32)).to(device)
+        # torch.tensor copies: decoded images may be read-only arrays, which torch.from_numpy warns about.
+        rgb_tensor = torch.tensor(rgb).permute(2, 0, 1).to(device, torch.float32) / 255.0
+        return rgb_tensor, torch.tensor(depth, dtype=torch.float32).to(device)
 
     def batch(self, size: int, crop_size: int, colour: bool):
         """(I_1, I_2, I_s), each (size, 3, crop, crop) in [0, 1]."""

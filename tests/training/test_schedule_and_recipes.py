@@ -103,3 +103,11 @@ def test_variants_and_unknown_names():
 def test_recipe_round_trips_through_a_dict():
     recipe = recipe_for("cpu-small", "baseline-mean")
     assert type(recipe).from_dict(recipe.as_dict()) == recipe
+
+
+def test_gpu_short_is_the_paper_recipe_with_fewer_iterations():
+    paper, short = PRESETS["paper"], PRESETS["gpu-short"]
+    assert [stage.iterations for stage in short.stages] == [1000, 3000]
+    assert [dataclasses.replace(stage, iterations=0) for stage in short.stages] == \
+        [dataclasses.replace(stage, iterations=0) for stage in paper.stages]
+    assert (short.crop_size, short.source_scale, short.perceptual_backbone) == (224, 1.0, "resnet101")
