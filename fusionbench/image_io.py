@@ -215,6 +215,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates the file private (0600); give it the mode a plain open() would (0666 & ~umask).
+        os.chmod(temporary, 0o666 & ~_UMASK)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -223,6 +225,15 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it and put it back: done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -303,7 +303,11 @@ def register_algorithm(name: str, *, families: Sequence[str] = FAMILIES, min_inp
 def register_metric(name: str, *, higher_is_better: bool = True, sources: int | None = 2,
                     colour: str = "grey", version: str = "1", citation: str = "",
                     variant: str = "") -> Callable:
-    """Decorator registering ``function(fused, sources) -> float`` as metric ``name``."""
+    """Decorator registering ``function(fused, sources) -> float`` as metric ``name``.
+
+    ``sources``: 2 (a pair metric, called per protocol), 0 (the fused image alone) or None (a stack
+    of 2 or more sources, e.g. the exposures of MEF-SSIM).
+    """
     if colour not in COLOUR_POLICIES:
         raise ConfigError(f"colour policy {colour!r} is not one of {COLOUR_POLICIES}")
 

@@ -92,3 +92,17 @@ def test_check_sources(grey):
         check_sources([grey, grey[:-1]])
     with pytest.raises(InputMismatchError, match="channel"):
         check_sources([grey, np.dstack([grey] * 3)])
+
+
+def test_written_files_get_the_usual_permissions_not_mkstemps_private_ones(tmp_path):
+    import os
+    import stat
+
+    from fusionbench.image_io import write_text_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_png(tmp_path / "g.png", np.zeros((4, 4), np.uint8))
+    write_text_atomic(tmp_path / "t.txt", "x")
+    for name in ("g.png", "t.txt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask

@@ -47,7 +47,7 @@ def _input_range(minimum: int, maximum: int | None) -> str:
 
 
 def _sources_text(sources: int | None) -> str:
-    return {0: "fused only", None: "N>=1"}.get(sources, str(sources))
+    return {0: "fused only", None: "N>=2"}.get(sources, str(sources))  # None: a stack of any size (metric_applies)
 
 
 def format_table(header, rows) -> str:

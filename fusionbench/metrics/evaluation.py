@@ -59,8 +59,9 @@ def _check_source_count(spec: MetricSpec, arranged: list) -> None:
     if spec.sources == 2 and len(arranged) != 2:
         raise MetricError(f"{spec.name} compares the fused image with exactly 2 sources, got {len(arranged)}; "
                           "evaluate it on two-source items (or use a protocol that selects two)")
-    if spec.sources is None and len(arranged) < 1:
-        raise MetricError(f"{spec.name} needs at least one source image")
+    if spec.sources is None and len(arranged) < 2:
+        raise MetricError(f"{spec.name} compares the fused image with a stack of at least 2 sources, "
+                          f"got {len(arranged)}")
 
 
 def metric_applies(spec: MetricSpec, source_count: int) -> bool:
