@@ -120,6 +120,8 @@ def _omp_chunk(signals: np.ndarray, dictionary: np.ndarray, transposed: np.ndarr
             else:
                 direction = atom.copy()
             direction /= diagonal[:, None]
+            # Stopped signals store a zero atom: their later rows stay bounded (no inf/NaN to leak into L).
+            direction *= active[:, None]
             projection = np.where(active, best_value / diagonal, 0.0)
             basis[:, step] = direction
             upper[:, :step, step] = row * active[:, None]

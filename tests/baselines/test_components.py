@@ -125,6 +125,25 @@ def test_batched_omp_gives_scikit_learns_codes():
     assert not codes[-1].any()  # a zero signal needs no atom
 
 
+def test_signals_stopping_early_do_not_disturb_their_chunk():
+    """Signals that stop after a few atoms share a chunk with ones that need ~60: same codes as coded alone."""
+    from fusionbench.baselines.dictionary import load_dictionary
+
+    try:
+        atoms = load_dictionary()
+    except Exception as error:
+        pytest.skip(f"LP-SR dictionary unavailable: {error}")
+    generator = np.random.default_rng(5)
+    busy = generator.normal(scale=40.0, size=(6, 64))
+    quick = np.vstack([np.zeros(64), 1e-9 * generator.normal(size=64), 50.0 * atoms[:, 3], 20.0 * atoms[:, 7]])
+    mixed = np.vstack([busy[:3], quick, busy[3:]])
+    together = omp_error_constrained(mixed, atoms, 0.1, threads=1, chunk=len(mixed))
+    alone = np.vstack([omp_error_constrained(signal[None], atoms, 0.1, threads=1) for signal in mixed])
+    assert np.isfinite(together).all()
+    np.testing.assert_allclose(together, alone, atol=1e-9)
+    assert (together[5] != 0).sum() == 1 and together[5, 3] == pytest.approx(50.0)
+
+
 def test_sparse_base_leaves_uncovered_cells_averaged():
     """Width 11: patches start at columns 0 and 2 (cover 0..9); column 10 is not covered -> (A + B) / 2."""
     from fusionbench.baselines.dictionary import load_dictionary
