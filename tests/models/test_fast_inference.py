@@ -9,23 +9,7 @@ from torch.nn import functional  # noqa: E402
 
 from fusionbench.models.fast_inference import FastIFCNN, compose_kernels, fold_batch_norm  # noqa: E402
 from fusionbench.models.ifcnn_network import IFCNN  # noqa: E402
-
-
-def random_network(rule: str, seed: int = 0) -> IFCNN:
-    """An IFCNN with random weights and non-trivial BatchNorm statistics."""
-    torch.manual_seed(seed)
-    network = IFCNN(rule)
-    for block in (network.conv2, network.conv3):
-        block.bn.running_mean.uniform_(-0.5, 0.5)
-        block.bn.running_var.uniform_(0.5, 2.0)
-        block.bn.weight.data.uniform_(0.5, 1.5)
-        block.bn.bias.data.uniform_(-0.2, 0.2)
-    return network.eval()
-
-
-def plain(network, inputs):
-    with torch.no_grad():
-        return network(inputs)
+from ifcnn_testing import plain, random_network  # noqa: E402
 
 
 @pytest.mark.parametrize("rule", ["max", "mean", "sum"])

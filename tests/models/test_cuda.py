@@ -1,7 +1,7 @@
 """CUDA checks: the same numbers on the GPU as on the CPU, and training with mixed precision.
 
 Every test here skips without a CUDA GPU (the default suite never needs one). On a GPU machine run
-``python -m pytest tests/test_cuda.py``.
+``python -m pytest tests/models/test_cuda.py``.
 """
 from __future__ import annotations
 
@@ -16,28 +16,11 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 from fusionbench.models.fast_inference import FastIFCNN  # noqa: E402
-from fusionbench.models.ifcnn_network import IFCNN  # noqa: E402
 from fusionbench.models.inference import IFCNNRunner  # noqa: E402
 from fusionbench.training.recipes import recipe_for  # noqa: E402
 from fusionbench.training.rgbd_sources import RGBDImage, synthetic_depth  # noqa: E402
 from fusionbench.training.trainer import TrainingJob, train  # noqa: E402
-
-
-def random_network(rule: str, seed: int = 0) -> IFCNN:
-    """An IFCNN with random weights and non-trivial BatchNorm statistics (CPU, eval mode)."""
-    torch.manual_seed(seed)
-    network = IFCNN(rule)
-    for block in (network.conv2, network.conv3):
-        block.bn.running_mean.uniform_(-0.5, 0.5)
-        block.bn.running_var.uniform_(0.5, 2.0)
-        block.bn.weight.data.uniform_(0.5, 1.5)
-        block.bn.bias.data.uniform_(-0.2, 0.2)
-    return network.eval()
-
-
-def plain(network, inputs):
-    with torch.no_grad():
-        return network(inputs)
+from ifcnn_testing import plain, random_network  # noqa: E402
 
 
 def smoke_job(out_dir, **changes) -> TrainingJob:
