@@ -35,13 +35,19 @@ ENVIRONMENT = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRES
 DISABLE_VARIABLE = "FUSIONBENCH_TUNE_ALLOCATOR"
 
 _applied = False
+_attempted = False  # try once per process: finding libc can spawn ldconfig where mallopt is missing
 
 
 def tune_glibc_allocator() -> bool:
     """Apply the settings above once per process with ``mallopt``; True if glibc accepted them."""
-    global _applied
-    if _applied:
-        return True
+    global _applied, _attempted
+    if not _attempted:
+        _attempted = True
+        _applied = _set_with_mallopt()
+    return _applied
+
+
+def _set_with_mallopt() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -53,8 +59,7 @@ def tune_glibc_allocator() -> bool:
     mallopt.restype = ctypes.c_int
     # mallopt takes an int: the 20 GB trim threshold is clamped to 2**31 - 1 (2.1 GB of free heap top).
     settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, min(TRIM_THRESHOLD, 2**31 - 1)), (_M_TOP_PAD, TOP_PAD))
-    _applied = all(mallopt(parameter, value) == 1 for parameter, value in settings)
-    return _applied
+    return all(mallopt(parameter, value) == 1 for parameter, value in settings)
 
 
 def tuning_disabled() -> bool:
