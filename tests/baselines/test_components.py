@@ -102,7 +102,7 @@ def test_guided_filter_known_cases():
 
 
 @pytest.mark.filterwarnings("ignore:Orthogonal matching pursuit ended prematurely")
-def test_batched_omp_gives_scikit_learns_codes():
+def test_omp_gives_scikit_learns_codes():
     """scikit-learn's orthogonal_mp_gram (one signal at a time) is the correctness reference."""
     sklearn = pytest.importorskip("sklearn.linear_model")
     from fusionbench.baselines.dictionary import load_dictionary
@@ -115,7 +115,7 @@ def test_batched_omp_gives_scikit_learns_codes():
     image = np.cumsum(np.cumsum(generator.normal(size=(40, 40)), axis=0), axis=1)
     patches = np.lib.stride_tricks.sliding_window_view(image, (8, 8))[::3, ::3].reshape(-1, 64)
     patches = np.vstack([patches - patches.mean(axis=1, keepdims=True), np.zeros((1, 64))])
-    codes = omp_error_constrained(patches, atoms, 0.1, chunk=32)
+    codes = omp_error_constrained(patches, atoms, 0.1, block=4)
     expected = sklearn.orthogonal_mp_gram(atoms.T @ atoms, (patches @ atoms).T, tol=0.01,
                                           norms_squared=np.einsum("pn,pn->p", patches, patches)).T
     np.testing.assert_array_equal(codes != 0, expected != 0)
@@ -125,8 +125,8 @@ def test_batched_omp_gives_scikit_learns_codes():
     assert not codes[-1].any()  # a zero signal needs no atom
 
 
-def test_signals_stopping_early_do_not_disturb_their_chunk():
-    """Signals that stop after a few atoms share a chunk with ones that need ~60: same codes as coded alone."""
+def test_signals_stopping_early_do_not_disturb_their_block():
+    """Signals that stop after a few atoms share a block with ones that need ~60: same codes as coded alone."""
     from fusionbench.baselines.dictionary import load_dictionary
 
     try:
@@ -137,11 +137,39 @@ def test_signals_stopping_early_do_not_disturb_their_chunk():
     busy = generator.normal(scale=40.0, size=(6, 64))
     quick = np.vstack([np.zeros(64), 1e-9 * generator.normal(size=64), 50.0 * atoms[:, 3], 20.0 * atoms[:, 7]])
     mixed = np.vstack([busy[:3], quick, busy[3:]])
-    together = omp_error_constrained(mixed, atoms, 0.1, threads=1, chunk=len(mixed))
+    together = omp_error_constrained(mixed, atoms, 0.1, threads=1, block=len(mixed))
     alone = np.vstack([omp_error_constrained(signal[None], atoms, 0.1, threads=1) for signal in mixed])
     assert np.isfinite(together).all()
     np.testing.assert_allclose(together, alone, atol=1e-9)
     assert (together[5] != 0).sum() == 1 and together[5, 3] == pytest.approx(50.0)
+
+
+def test_omp_kernel_compiles_where_numba_cannot_cache(monkeypatch):
+    """A read-only install without a writable home: ``njit(cache=True)`` raises, the kernel compiles in memory."""
+    import importlib.util
+
+    import numba
+
+    original = numba.njit
+
+    def njit_without_cache_directory(*arguments, cache=False, **options):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return original(*arguments, **options)
+
+    monkeypatch.setattr(numba, "njit", njit_without_cache_directory)
+    # A separate copy of the module, so the package's own (cached) kernel stays as it is.
+    specification = importlib.util.find_spec("fusionbench.baselines.omp_kernel")
+    kernel = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(kernel)
+    generator = np.random.default_rng(6)
+    atoms = generator.normal(size=(16, 40))
+    atoms /= np.linalg.norm(atoms, axis=0)
+    signals = generator.normal(size=(5, 16))
+    codes = np.zeros((5, 40))
+    kernel.code_signals(signals, atoms, np.ascontiguousarray(atoms.T), 0.01, codes, 2)
+    np.testing.assert_allclose(codes, omp_error_constrained(signals, atoms, 0.1), atol=1e-12)
+    assert np.linalg.norm(signals - codes @ atoms.T, axis=1).max() <= 0.1 + 1e-12
 
 
 def test_sparse_base_leaves_uncovered_cells_averaged():
