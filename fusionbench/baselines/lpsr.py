@@ -32,7 +32,7 @@ from ..families import FAMILIES
 from ..registry import register_algorithm
 from .dictionary import load_dictionary
 from .lp_fusion import LEVELS, fuse_sequentially
-from .sparse_coding import omp_error_constrained
+from .sparse_coding import omp_error_constrained, single_threaded_blas
 
 PATCH = 8
 STEP = 2  # patch size 8 minus overlap 6
@@ -65,7 +65,8 @@ def sparse_fuse_base(first: np.ndarray, second: np.ndarray, dictionary: np.ndarr
     means = means.reshape(2, -1)
     chosen_codes = np.where(choose_second[:, None], codes[1], codes[0])
     chosen_means = np.where(choose_second, means[1], means[0])
-    patches = chosen_codes @ atoms.T + chosen_means[:, None]
+    with single_threaded_blas():  # see there: threads would spin into the next OMP
+        patches = chosen_codes @ atoms.T + chosen_means[:, None]
     # back to (gy, gx, K, row, column): the vectors were column-major
     patches = patches.reshape(grid_rows, grid_columns, planes, PATCH, PATCH).swapaxes(-1, -2)
     total = np.zeros_like(first)
