@@ -41,10 +41,15 @@ def tiled_forward(forward: Callable[[Sequence[torch.Tensor]], torch.Tensor], inp
     if tile_size < 1 or halo < RECEPTIVE_FIELD_RADIUS:
         raise ValueError(f"tile_size must be >= 1 and halo >= {RECEPTIVE_FIELD_RADIUS}")
     output = None
+    # Every tile is cut at one size (the largest core plus both halos), the edge ones shifted inward:
+    # equal shapes let the allocator reuse the same blocks tile after tile. With ragged edge tiles the
+    # retained heap fragmented: 2000x3000 pair, tile 768, peak RSS 1.29-2.03 GiB, now 1.05-1.19 GiB.
+    window_height = max(stop - start for start, stop in tile_ranges(height, tile_size)) + 2 * halo
+    window_width = max(stop - start for start, stop in tile_ranges(width, tile_size)) + 2 * halo
     for top, bottom in tile_ranges(height, tile_size):
         for left, right in tile_ranges(width, tile_size):
-            outer_top, outer_left = max(0, top - halo), max(0, left - halo)
-            outer_bottom, outer_right = min(height, bottom + halo), min(width, right + halo)
+            outer_top, outer_bottom = _window(top, height, window_height, halo)
+            outer_left, outer_right = _window(left, width, window_width, halo)
             tile = [image[..., outer_top:outer_bottom, outer_left:outer_right].to(device) for image in inputs]
             result = forward(tile)
             if output is None:
@@ -53,3 +58,14 @@ def tiled_forward(forward: Callable[[Sequence[torch.Tensor]], torch.Tensor], inp
                                                          left - outer_left:right - outer_left].cpu()
             del tile, result
     return output
+
+
+def _window(start: int, length: int, size: int, halo: int) -> tuple[int, int]:
+    """``[outer_start, outer_stop)`` of ``size`` pixels (at most ``length``) holding a core starting at ``start``.
+
+    It begins ``halo`` before the core, or at the image border, or earlier when it would run past the
+    far border; ``size`` >= core + 2 * halo keeps at least ``halo`` pixels after the core there too.
+    """
+    size = min(size, length)
+    outer_start = min(max(0, start - halo), length - size)
+    return outer_start, outer_start + size

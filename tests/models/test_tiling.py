@@ -46,6 +46,21 @@ def test_tiled_equals_whole_image(fast):
     assert (tiled - whole).abs().max().item() <= 1e-4
 
 
+def test_tiles_share_one_shape_and_keep_their_halo():
+    """Edge tiles are shifted inward, not cut short: one window shape for every forward pass."""
+    image = torch.arange(95 * 140, dtype=torch.float32).reshape(1, 1, 95, 140)
+    windows = []
+
+    def forward(tiles):
+        windows.append(tiles[0])
+        return tiles[0] * 2
+
+    tiled = tiled_forward(forward, [image], tile_size=40)
+    assert len(windows) == 3 * 4
+    assert {tuple(window.shape[-2:]) for window in windows} == {(32 + 10, 35 + 10)}
+    torch.testing.assert_close(tiled, image * 2, rtol=0, atol=0)
+
+
 def test_too_small_halo_is_refused():
     with pytest.raises(ValueError, match="halo"):
         tiled_forward(lambda tiles: tiles[0], [torch.zeros(1, 3, 10, 10)], tile_size=4, halo=4)
