@@ -144,6 +144,19 @@ def test_signals_stopping_early_do_not_disturb_their_block():
     assert (together[5] != 0).sum() == 1 and together[5, 3] == pytest.approx(50.0)
 
 
+def test_omp_codes_do_not_depend_on_the_thread_count():
+    """Threads take whole blocks, so the codes are the same to the bit with 1, 2 or 3 threads."""
+    generator = np.random.default_rng(7)
+    atoms = generator.normal(size=(64, 256))
+    atoms /= np.linalg.norm(atoms, axis=0)
+    signals = generator.normal(scale=30.0, size=(45, 64))
+    for block in (4, 16):
+        reference = omp_error_constrained(signals, atoms, 0.1, threads=1, block=block)
+        for threads in (2, 3):
+            np.testing.assert_array_equal(omp_error_constrained(signals, atoms, 0.1, threads=threads, block=block),
+                                          reference)
+
+
 def test_omp_kernel_compiles_where_numba_cannot_cache(monkeypatch):
     """A read-only install without a writable home: ``njit(cache=True)`` raises, the kernel compiles in memory."""
     import importlib.util
