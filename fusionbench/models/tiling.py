@@ -44,10 +44,11 @@ def tiled_forward(forward: Callable[[Sequence[torch.Tensor]], torch.Tensor], inp
     # Every tile is cut at one size (the largest core plus both halos), the edge ones shifted inward:
     # equal shapes let the allocator reuse the same blocks tile after tile. With ragged edge tiles the
     # retained heap fragmented: 2000x3000 pair, tile 768, peak RSS 1.29-2.03 GiB, now 1.05-1.19 GiB.
-    window_height = max(stop - start for start, stop in tile_ranges(height, tile_size)) + 2 * halo
-    window_width = max(stop - start for start, stop in tile_ranges(width, tile_size)) + 2 * halo
-    for top, bottom in tile_ranges(height, tile_size):
-        for left, right in tile_ranges(width, tile_size):
+    row_cores, column_cores = list(tile_ranges(height, tile_size)), list(tile_ranges(width, tile_size))
+    window_height = max(stop - start for start, stop in row_cores) + 2 * halo
+    window_width = max(stop - start for start, stop in column_cores) + 2 * halo
+    for top, bottom in row_cores:
+        for left, right in column_cores:
             outer_top, outer_bottom = _window(top, height, window_height, halo)
             outer_left, outer_right = _window(left, width, window_width, halo)
             tile = [image[..., outer_top:outer_bottom, outer_left:outer_right].to(device) for image in inputs]

@@ -46,7 +46,7 @@ def test_tiled_equals_whole_image(fast):
     assert (tiled - whole).abs().max().item() <= 1e-4
 
 
-def test_tiles_share_one_shape_and_keep_their_halo():
+def test_every_tile_is_cut_at_one_shape():
     """Edge tiles are shifted inward, not cut short: one window shape for every forward pass."""
     image = torch.arange(95 * 140, dtype=torch.float32).reshape(1, 1, 95, 140)
     windows = []
