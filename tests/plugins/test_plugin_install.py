@@ -2,13 +2,19 @@
 with no change to fusionbench — in ``fusionbench list``, and in a ``fusionbench run``'s results,
 tables and report; ``pip uninstall`` removes them.
 
-Done for real in a throw-away virtual environment that sees this machine's packages
-(``--system-site-packages``, no pip of its own, so the system pip and setuptools build the plugin
-offline with ``--no-deps --no-build-isolation``). About 10 s without the slow run test (two fresh interpreters).
+Done for real in a throw-away virtual environment layered on the *running* interpreter's
+environment: the new venv has no packages of its own, and a ``.pth`` file adds the running
+environment's site-packages with ``site.addsitedir`` (which also runs their ``.pth`` files, so an
+editable fusionbench is found). That works whether the tests run in a venv, a conda env or the
+system interpreter, editable or not — ``venv``'s own ``system_site_packages`` would reach the *base*
+interpreter instead, which has no fusionbench when the tests run inside a venv. pip, setuptools and
+fusionbench come from the running environment; the plugin is built offline with ``--no-deps
+--no-build-isolation`` and installed into the new venv only. About 10 s without the slow run test.
 """
 from __future__ import annotations
 
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -40,8 +46,7 @@ def plugin_environment(tmp_path_factory):
     except ImportError:
         pytest.skip("setuptools is not installed, so the plugin cannot be built offline")
     environment = tmp_path_factory.mktemp("plugin-venv")
-    venv.create(environment, system_site_packages=True, with_pip=False)
-    python = _python(environment)
+    python = _layered_environment(environment)
     build = tmp_path_factory.mktemp("plugin-build")
     # built from a copy, so that setuptools' build/ and *.egg-info never land in the checkout
     source = shutil.copytree(PLUGIN, build / "plugin", ignore=shutil.ignore_patterns("build", "*.egg-info"))
@@ -49,6 +54,21 @@ def plugin_environment(tmp_path_factory):
                      "--no-index", str(source), cwd=build)
     assert installed.returncode == 0, installed.stderr
     return python, build
+
+
+def _layered_environment(environment: Path) -> Path:
+    """A venv at ``environment`` that also sees the running interpreter's packages; its python."""
+    venv.create(environment, system_site_packages=False, with_pip=False)
+    python = _python(environment)
+    own_site = _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=environment)
+    assert own_site.returncode == 0, own_site.stderr
+    running_sites = [path for path in sys.path if path.endswith(("site-packages", "dist-packages"))]
+    running_sites += [path for path in site.getsitepackages() if path not in running_sites]
+    # A .pth line starting with "import" is executed at start-up: addsitedir also processes the
+    # running environment's own .pth files (editable installs are found through one).
+    lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in running_sites)
+    (Path(own_site.stdout.strip()) / "zz_running_environment.pth").write_text(lines, encoding="utf-8")
+    return python
 
 
 def test_installing_lists_the_plugin(plugin_environment):
