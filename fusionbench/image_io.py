@@ -19,6 +19,7 @@ never leaves a half-written image under its final name.
 """
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -50,18 +51,31 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{path}: no such file")
     if path.is_dir():
         raise ImageError(f"{path}: is a directory, expected an image file")
-    if path.stat().st_size == 0:
-        raise ImageError(f"{path}: file is empty (0 bytes)")
     try:
-        with Image.open(path) as image:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"{path}: cannot be read ({_short(error)})") from None
+    return decode_image(data, str(path))
+
+
+def decode_image(data: bytes, label: str = "image") -> np.ndarray:
+    """Decode an encoded image (the bytes of a PNG, JPEG, TIFF, ... file) like :func:`read_image`.
+
+    ``label`` names the image in error messages (its file name, usually). Run workers decode the
+    bytes they were sent, so that no shared file system is needed.
+    """
+    if len(data) == 0:
+        raise ImageError(f"{label}: file is empty (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()  # forces a full decode: truncated or corrupt data raises here
             file_format = image.format
-            array = _pillow_to_array(image, path)
+            array = _pillow_to_array(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{path}: not a readable image ({_short(error)})") from None
+        raise ImageError(f"{label}: not a readable image ({_short(error)})") from None
     if file_format in _OPENCV_FORMATS:
-        array = _decode_with_opencv(path, fallback=array)
-    return _finish(array, path)
+        array = _decode_with_opencv(data, fallback=array)
+    return _finish(array, label)
 
 
 def _short(error: Exception) -> str:
@@ -69,7 +83,7 @@ def _short(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _pillow_to_array(image: Image.Image, path: Path) -> np.ndarray:
+def _pillow_to_array(image: Image.Image) -> np.ndarray:
     mode = image.mode
     if mode == "1":
         image = image.convert("L")
@@ -82,10 +96,9 @@ def _pillow_to_array(image: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(image)
 
 
-def _decode_with_opencv(path: Path, fallback: np.ndarray) -> np.ndarray:
+def _decode_with_opencv(data: bytes, fallback: np.ndarray) -> np.ndarray:
     """Decode PNG/TIFF with OpenCV to keep 16-bit and float samples that Pillow may truncate."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None:
         return fallback
     if decoded.ndim == 3 and fallback.ndim == 3 and fallback.shape[2] == 2 and decoded.shape[2] == 4:
@@ -101,7 +114,7 @@ def _decode_with_opencv(path: Path, fallback: np.ndarray) -> np.ndarray:
     return decoded
 
 
-def _finish(array: np.ndarray, path: Path) -> np.ndarray:
+def _finish(array: np.ndarray, path: str) -> np.ndarray:
     if array.size == 0 or array.ndim < 2 or min(array.shape[:2]) == 0:
         raise ImageError(f"{path}: image is empty")
     if array.ndim == 3 and array.shape[2] == 1:
@@ -112,10 +125,10 @@ def _finish(array: np.ndarray, path: Path) -> np.ndarray:
         raise ImageError(f"{path}: has {array.shape[2]} channels, expected 1 (grey) or 3 (RGB)")
     if array.ndim > 3:
         raise ImageError(f"{path}: has {array.ndim} dimensions, expected a 2-D image")
-    return np.ascontiguousarray(to_uint8(array, str(path)))
+    return np.ascontiguousarray(to_uint8(array, path))
 
 
-def _drop_opaque_alpha(array: np.ndarray, path: Path) -> np.ndarray:
+def _drop_opaque_alpha(array: np.ndarray, path: str) -> np.ndarray:
     alpha = array[:, :, -1]
     opaque = np.iinfo(alpha.dtype).max if np.issubdtype(alpha.dtype, np.integer) else 1.0
     if not np.all(alpha == opaque):
@@ -195,17 +208,23 @@ def _channels(image: np.ndarray) -> int:
     return 1 if image.ndim == 2 else image.shape[2]
 
 
-def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
-    """Write a uint8 grey or RGB image as lossless PNG, atomically (temp file + rename)."""
-    path = Path(path)
+def encode_png(image: np.ndarray, label: str = "image") -> bytes:
+    """Lossless PNG bytes of a uint8 grey or RGB image."""
     if image.dtype != np.uint8:
-        raise ImageError(f"{path}: refusing to write a {image.dtype} image, expected uint8")
-    path.parent.mkdir(parents=True, exist_ok=True)
+        raise ImageError(f"{label}: refusing to write a {image.dtype} image, expected uint8")
     pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, encoded = cv2.imencode(".png", pixels)
     if not ok:
-        raise ImageError(f"{path}: PNG encoding failed")
-    write_bytes_atomic(path, encoded.tobytes())
+        raise ImageError(f"{label}: PNG encoding failed")
+    return encoded.tobytes()
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write a uint8 grey or RGB image as lossless PNG, atomically (temp file + rename)."""
+    path = Path(path)
+    data = encode_png(image, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, data)
     return path
 
 

@@ -35,6 +35,17 @@ BLOCK_SIGNALS = 16
 DEFAULT_THREADS = 2
 
 
+def default_threads() -> int:
+    """Threads for one call: a run's worker share (``FUSIONBENCH_THREADS``), else ``DEFAULT_THREADS``.
+
+    The codes do not depend on it (threads take whole blocks), only the speed does.
+    """
+    try:
+        return max(1, int(os.environ.get("FUSIONBENCH_THREADS", DEFAULT_THREADS)))
+    except ValueError:
+        return DEFAULT_THREADS
+
+
 def omp_error_constrained(signals: np.ndarray, dictionary: np.ndarray, epsilon: float,
                           threads: int | None = None, block: int = BLOCK_SIGNALS) -> np.ndarray:
     """Sparse codes ``(P, m)`` of ``signals (P, n)`` over unit-norm ``dictionary (n, m)`` with ``|x - D g| <= eps``."""
@@ -50,7 +61,7 @@ def omp_error_constrained(signals: np.ndarray, dictionary: np.ndarray, epsilon: 
     if count == 0:
         return codes
     blocks = -(-count // block)
-    threads = max(1, min(threads or DEFAULT_THREADS, os.cpu_count() or 1, blocks))
+    threads = max(1, min(threads or default_threads(), os.cpu_count() or 1, blocks))
     # Threads take whole blocks, so every block holds the same signals whatever the thread count:
     # BLAS may round a row differently in a product of another height (1e-12 measured for 1 or 4 rows).
     bounds = [min(count, block * round(part * blocks / threads)) for part in range(threads + 1)]
@@ -89,3 +100,13 @@ def single_threaded_blas():
     """
     controller = _blas_controller()
     return nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
+def compile_kernel() -> None:
+    """Compile (or load from Numba's on-disk cache) the OMP kernel by coding one tiny signal.
+
+    A run calls this once in the driver before its workers start, so that they find the kernel in
+    the cache instead of each compiling it (about 4 s each on first use).
+    """
+    dictionary = np.eye(4)
+    omp_error_constrained(np.ones((1, 4)), dictionary, 0.1, threads=1)

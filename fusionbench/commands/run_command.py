@@ -12,8 +12,9 @@ HELP = "run algorithms on datasets, compute metrics and write tables into a run 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true",
-                        help="every registered algorithm on every dataset it suits, with every applicable metric "
-                             "(the default when nothing is selected)")
+                        help="every suite (see 'fusionbench list suites'; the default when nothing is selected)")
+    parser.add_argument("--suite", action="append", metavar="NAME",
+                        help="a named selection of datasets and algorithms, e.g. paper; repeatable")
     parser.add_argument("--dataset", nargs="+", action="extend", metavar="NAME",
                         help="dataset names, or folders with a fusionbench-dataset.toml manifest")
     parser.add_argument("--algorithm", nargs="+", action="extend", metavar="NAME", help="algorithm names")
@@ -23,7 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as the paper did) or both; repeatable")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="run directory (default runs/<UTC timestamp>); rerunning into it resumes")
-    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N",
+                        help="worker processes of the local executor (default: one per core)")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local",
+                        help="where the work runs: local worker processes (default) or a Dask cluster")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --executor dask: tcp://HOST:PORT of a running scheduler, or local:N to start a "
+                             "LocalCluster of N worker processes (default local:JOBS)")
+    parser.add_argument("--threads-per-worker", type=int, metavar="N",
+                        help="torch/BLAS/Numba threads of each worker (default: cores / workers)")
+    parser.add_argument("--item-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="longest one fusion or metric call may take before its worker is stopped and the call "
+                             "recorded as failed (local executor; default 600)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every call in this process (for a debugger; no isolation, no timeout)")
     parser.add_argument("--device", metavar="DEVICE", help="device for torch algorithms, e.g. cpu or cuda")
     parser.add_argument("--set", action="append", default=[], metavar="ALGORITHM.KEY=VALUE", dest="assignments",
                         help="algorithm option (ALGORITHM may be a glob, e.g. 'ifcnn-*.preprocessing=paper'); repeatable")
@@ -37,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(arguments: argparse.Namespace, command_line: str):
     from ..errors import ConfigError
-    from ..runner import RunSettings, default_run_directory, parse_option_assignment, parse_protocols
+    from ..harness import RunSettings, default_run_directory, parse_option_assignment, parse_protocols
 
     options: dict[str, dict] = {}
     for text in arguments.assignments:
@@ -47,16 +61,39 @@ def settings_from(arguments: argparse.Namespace, command_line: str):
         raise ConfigError(f"--jobs {arguments.jobs}: must be 0 (all cores) or positive")
     if arguments.max_items is not None and arguments.max_items < 1:
         raise ConfigError(f"--max-items {arguments.max_items}: must be at least 1")
+    if arguments.threads_per_worker is not None and arguments.threads_per_worker < 1:
+        raise ConfigError(f"--threads-per-worker {arguments.threads_per_worker}: must be at least 1")
+    if not arguments.item_timeout > 0:
+        raise ConfigError(f"--item-timeout {arguments.item_timeout:g}: must be a positive number of seconds")
+    if arguments.scheduler and arguments.executor != "dask":
+        raise ConfigError("--scheduler needs --executor dask")
+    suites = tuple(arguments.suite or ())
+    if arguments.all:
+        from ..harness.suites import list_suites
+
+        suites = tuple(list_suites())
+    scheduler = arguments.scheduler
+    if arguments.executor == "dask" and not scheduler:
+        import os
+
+        scheduler = f"local:{arguments.jobs or os.cpu_count() or 1}"
     return RunSettings(out=arguments.out or default_run_directory(), datasets=arguments.dataset,
                        algorithms=arguments.algorithm, metrics=arguments.metric,
                        protocols=parse_protocols(arguments.protocol), jobs=arguments.jobs, device=arguments.device,
                        options=options, max_items=arguments.max_items, progress=not arguments.no_progress,
                        command_line=command_line, compare_paper=arguments.compare_paper,
-                       paper_metrics_only=arguments.paper_metrics)
+                       paper_metrics_only=arguments.paper_metrics, executor=arguments.executor,
+                       scheduler=scheduler, threads_per_worker=arguments.threads_per_worker,
+                       item_timeout=arguments.item_timeout, in_process=arguments.in_process,
+                       plugins=tuple(arguments.plugin or ()), suites=suites)
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from ..runner import run as run_benchmark
+    import time
+
+    from ..harness import run as run_benchmark
+    from ..harness.collect import record_stage_seconds
+    from ..reports.tables import write_tables_if_changed
 
     command_line = shlex.join(["fusionbench"] + list(getattr(arguments, "argv", sys.argv[1:])))
     summary = run_benchmark(settings_from(arguments, command_line), log=lambda text: print(text, file=sys.stderr))
@@ -67,13 +104,20 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"  failed: {failure['algorithm']} on {failure['dataset']}/{failure['item']} ({what}): {failure['message']}")
     if len(summary.failures) > 20:
         print(f"  ... {len(summary.failures) - 20} more in {summary.run_dir / 'failures.csv'}")
+    # Tables and the report are a separate step over the finished run directory.
+    started = time.perf_counter()
+    tables_written = write_tables_if_changed(summary.run_dir, arguments.compare_paper)
+    stages = {"tables": time.perf_counter() - started}
     print(f"tables: {summary.run_dir / 'tables'}")
     report = summary.run_dir / "report.html"
-    if not arguments.no_report and not summary.tables_written and report.is_file():
+    if not arguments.no_report and not tables_written and report.is_file():
         # Same inputs as when report.html was written (tables unchanged): keep it; 'fusionbench report' rewrites it.
         print(f"report: {report} (unchanged)")
-    elif not arguments.no_report:  # the HTML report (fusionbench.reports.html, issue 7)
+    elif not arguments.no_report:
         from ..reports.html import write_report
 
+        started = time.perf_counter()
         print(f"report: {write_report(summary.run_dir, compare_paper=arguments.compare_paper)}")
+        stages["report"] = time.perf_counter() - started
+    record_stage_seconds(summary.run_dir, stages)
     return 0

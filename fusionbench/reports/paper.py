@@ -159,25 +159,6 @@ _STATUS_MARK = {"reproduced": "✅ within 1%", "missed": "❌ missed", "not repr
                 "not run": "— not run"}
 
 
-def paper_run_settings(run_dir, jobs: int = 0, device: str | None = None, progress: bool = True,
-                       command_line: str = ""):
-    """The run behind the report: the paper's datasets, algorithms we have, metrics, both protocols.
-
-    IFCNN-type algorithms (those with a ``preprocessing`` option) use the ``paper`` preprocessing.
-    """
-    from ..registry import ALGORITHMS
-    from ..runner import RunSettings
-
-    paper = load_paper_values()
-    wanted = {value.algorithm for value in paper.values}
-    specs = [spec for spec in ALGORITHMS.specs() if spec.name in wanted]
-    options = {spec.name: {"preprocessing": "paper"} for spec in specs if "preprocessing" in spec.defaults}
-    return RunSettings(out=run_dir, datasets=list(PAPER_DATASETS), algorithms=[spec.name for spec in specs],
-                       metrics=None, protocols=(PAPER_PROTOCOL, STANDARD_PROTOCOL), jobs=jobs, device=device,
-                       options=options, progress=progress, command_line=command_line, compare_paper=True,
-                       paper_metrics_only=True)
-
-
 def _ours(results, dataset: str, protocol: str, metric: str):
     """{algorithm: summary row} for one table row, or {} when nothing was measured."""
     from .tables import rank_summary, values_for

@@ -476,3 +476,28 @@ def write_tables(run_dir: str | Path, compare_paper: bool = False) -> list[Path]
     write_text_atomic(folder / "timings.csv", timing_summary(results).to_csv(index=False))
     written += [folder / "timings.md", folder / "timings.csv"]
     return written
+
+
+TABLES_STAMP = "tables/.inputs.sha256"
+
+
+def write_tables_if_changed(run_dir: str | Path, compare_paper: bool = False) -> bool:
+    """Write ``tables/`` unless they were written from exactly these CSVs and options.
+
+    Tables (with their significance tests) are a pure function of metrics.csv, timings.csv,
+    failures.csv, run.json's metric directions and ``compare_paper``; a fully cached rerun skips
+    them. Returns True when the tables were written.
+    """
+    from .. import __version__
+    from ..cache_key import content_key
+
+    directory = Path(run_dir)
+    parts = [(directory / name).read_bytes().decode("utf-8") for name in ("metrics.csv", "timings.csv", "failures.csv")]
+    metrics = json.loads((directory / "run.json").read_text(encoding="utf-8")).get("metrics", {})
+    stamp = content_key(parts, metrics, compare_paper, __version__)
+    stamp_path = directory / TABLES_STAMP
+    if stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp:
+        return False
+    write_tables(directory, compare_paper=compare_paper)
+    write_text_atomic(stamp_path, stamp)
+    return True

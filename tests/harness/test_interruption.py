@@ -18,7 +18,7 @@ import pytest
 
 from conftest import HERE, write_tiny_dataset
 from fusionbench.image_io import read_image
-from fusionbench.runner import RunSettings, run
+from fusionbench.harness import RunSettings, run
 
 REPOSITORY = HERE.parents[1]
 ITEMS = tuple("abcdefghij")

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import ITEM_NAMES, tiny_sources
 from fusionbench.image_io import read_image
-from fusionbench.reports.tables import load_run
-from fusionbench.runner import RunSettings, parse_option_assignment, parse_protocols, run
+from fusionbench.reports.tables import load_run, write_tables
+from fusionbench.harness import RunSettings, parse_option_assignment, parse_protocols, run
 
 pytestmark = pytest.mark.usefixtures("test_registry")
 
@@ -37,6 +37,7 @@ def expected_values(algorithm: str, item: str) -> dict[tuple[str, str], float]:
 def test_run_writes_the_run_directory_with_hand_computed_values(tmp_path, tiny_dataset):
     out = tmp_path / "run"
     summary = run(settings(out, tiny_dataset), log=lambda text: None)
+    write_tables(out)
     assert summary.tasks == 9 and summary.cached == 0 and summary.fused == 8  # test-broken fails on b
     metrics = pd.read_csv(out / "metrics.csv", dtype={"item": str})
     assert list(metrics.columns) == ["dataset", "item", "algorithm", "protocol", "metric", "value"]
@@ -52,8 +53,9 @@ def test_run_writes_the_run_directory_with_hand_computed_values(tmp_path, tiny_d
     assert "refuses this item" in failures.message[0]
     timings = pd.read_csv(out / "timings.csv", dtype={"item": str})
     assert len(timings) == 8 and set(timings.device) == {"cpu"} and set(timings.width) == {8}
+    assert (timings.setup_seconds >= 0).all() and (timings.seconds > 0).all()  # fusion apart from set-up
     record = json.loads((out / "run.json").read_text())
-    assert record["protocols"] == ["standard", "ifcnn-paper"] and record["status"] == "complete"
+    assert record["protocols"] == ["standard", "ifcnn-paper"] and record["status"] == "finished with failures"
     assert record["datasets"]["tiny"]["items"] == list(ITEM_NAMES)
     assert record["metrics"]["TEST-DISTANCE-B"] == {"version": "1", "higher_is_better": False, "sources": 2}
     assert record["algorithms"]["test-mean"]["name"] == "test-mean"

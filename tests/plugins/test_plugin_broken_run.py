@@ -22,7 +22,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def broken_run(tmp_path_factory):
-    pytest.importorskip("fusionbench.runner")
+    pytest.importorskip("fusionbench.harness")
     root = tmp_path_factory.mktemp("broken-run")
     dataset = make_toy_dataset(root / "toy")
     monkeypatch = pytest.MonkeyPatch()

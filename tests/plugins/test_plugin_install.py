@@ -88,7 +88,7 @@ def test_installing_lists_the_plugin(plugin_environment):
 @pytest.mark.slow
 def test_a_run_uses_the_plugin_in_results_tables_and_report(plugin_environment):
     """About 15 s (a fresh interpreter, a 3-item run and its report)."""
-    pytest.importorskip("fusionbench.runner")
+    pytest.importorskip("fusionbench.harness")
     python, cwd = plugin_environment
     _check_a_run_uses_the_plugin(python, cwd)
 

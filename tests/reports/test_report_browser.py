@@ -80,7 +80,7 @@ def test_the_report_renders_with_all_sections(tmp_path):
 @pytest.mark.slow
 def test_the_report_of_a_real_run_over_the_four_paper_datasets_renders(tmp_path, reference_file):
     _chromium()
-    pytest.importorskip("fusionbench.runner")
+    pytest.importorskip("fusionbench.harness")
     from fusionbench.cli import main
 
     reference_file("lytro/lytro-01-A.jpg")  # the dataset mirror (skips without it)

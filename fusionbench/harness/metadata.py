@@ -1,0 +1,51 @@
+"""What ``run.json`` records about the software, the machine and the run's inputs."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from .plan import Plan
+from .settings import RunSettings
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "fusionbench": __version__, "numpy": np.__version__}
+    for label, module in (("scipy", "scipy"), ("opencv", "cv2"), ("pandas", "pandas"), ("pillow", "PIL"),
+                          ("torch", "torch"), ("torchvision", "torchvision")):
+        try:
+            versions[label] = str(__import__(module).__version__)
+        except Exception:  # an optional package that is absent or broken is simply not listed
+            continue
+    return versions
+
+
+def processor_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_metadata(settings: RunSettings, plan: Plan, created: str) -> dict:
+    return {
+        "fusionbench_version": __version__,
+        "created": created,
+        "command_line": settings.command_line,
+        "protocol": settings.protocols[0] if len(settings.protocols) == 1 else ",".join(settings.protocols),
+        "protocols": list(settings.protocols),
+        "suites": list(settings.suites),
+        "device": settings.device or "auto",  # per item, timings.csv holds the device actually used
+        "platform": {"processor": processor_name(), "cores": os.cpu_count(), "system": platform.platform()},
+        "versions": software_versions(),
+        "datasets": plan.datasets,
+        "algorithms": plan.algorithms,
+        "metrics": plan.metrics,
+        "skipped_algorithms": plan.skipped,
+    }

@@ -1,0 +1,26 @@
+"""Preparing a worker process (local or Dask) before its first order."""
+from __future__ import annotations
+
+import os
+import signal
+
+from .executors.base import WorkerSetup
+from .threads import apply_thread_limit
+
+
+def prepare_worker(setup: WorkerSetup, ignore_interrupts: bool = True) -> None:
+    """Threads, environment, data directories and plugins of one worker process."""
+    if ignore_interrupts:
+        # Only the driver handles Ctrl-C: it stops the workers and saves what is finished.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update(setup.environment)
+    if setup.data_directories:
+        from ..datasets.fetching import set_data_directories
+
+        set_data_directories(list(setup.data_directories))
+    apply_thread_limit(setup.threads)
+    if setup.plugins:
+        from ..registry import load_plugin
+
+        for module in setup.plugins:
+            load_plugin(module)
