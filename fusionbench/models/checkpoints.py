@@ -11,13 +11,19 @@ Two file formats are accepted by :func:`load_checkpoint`:
 
 Weights that do not fit the architecture of :class:`~fusionbench.models.ifcnn_network.IFCNN`
 raise :class:`~fusionbench.errors.ConfigError` naming the missing, unexpected and mis-shaped keys.
+
+Every checkpoint is read as plain data only (:func:`read_plain_checkpoint`: tensors, numbers, text,
+lists, dicts): a file from a stranger cannot run code when it is loaded or listed. Every error about
+a file's content starts with the file's path.
 """
 from __future__ import annotations
 
-import collections
+import io
 import os
 import pickle
+import pickletools
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -37,6 +43,8 @@ TRAINED_VARIANT_NAMES = {
     "baseline-max": "baseline-max",
     "baseline-mean": "baseline-mean",
 }
+#: Largest ``data.pkl`` (bytes) that :func:`read_checkpoint_summary` reads itself; IFCNN's is ~3 KB.
+SUMMARY_PICKLE_LIMIT = 1 << 20
 # BatchNorm's batch counter is not in the official files and plays no part in inference.
 _OPTIONAL_KEY_SUFFIXES = ("num_batches_tracked",)
 
@@ -73,22 +81,45 @@ def official_checkpoint_path(rule: str, *, download: bool = True) -> Path:
 
 
 def read_checkpoint_file(path: str | os.PathLike) -> Mapping[str, Any]:
-    """The raw content of a checkpoint file, loaded on the CPU with ``weights_only=True``."""
-    import torch
-
+    """The raw content of a checkpoint file: a dict read by :func:`read_plain_checkpoint`."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"{path}: checkpoint not found; put the file there or pass another "
                                 f"checkpoint=PATH")
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for truncated/corrupt/pickled files
-        raise ConfigError(f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}: "
-                          f"{str(error).splitlines()[0] if str(error) else ''}); replace the file") from None
+    content = read_plain_checkpoint(path)
     if not isinstance(content, Mapping):
         raise ConfigError(f"{path}: checkpoint holds a {type(content).__name__}, expected a state dict "
                           f"or a {CHECKPOINT_FORMAT} dict")
     return content
+
+
+def read_plain_checkpoint(path: str | os.PathLike) -> Any:
+    """``torch.load`` of ``path`` on the CPU restricted to tensors and plain data (``weights_only=True``).
+
+    The only way this package reads a PyTorch file. A pickle that names any other Python object
+    (whose loading could run code), or a corrupt, truncated or non-PyTorch file, raises ConfigError
+    starting with the path; nothing in the file is executed. torch's own message is not passed on:
+    it suggests ``weights_only=False``, the very thing that would run the file's code.
+    """
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols it does not write itself; the error says enough, on one line.
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for truncated/corrupt/pickled files
+        raise ConfigError(f"{path}: {_unreadable_reason(error)}; replace the file") from None
+
+
+def _unreadable_reason(error: Exception) -> str:
+    """Why torch's restricted loader refused a file, in one line without torch's advice."""
+    named = re.search(r"GLOBAL ([\w.]+)", str(error))
+    if named:
+        return (f"not a readable PyTorch checkpoint: it names the Python object {named.group(1)}, which is "
+                f"refused because loading it could run code (only tensors and plain data are accepted)")
+    return (f"not a readable PyTorch checkpoint ({type(error).__name__}): corrupt, truncated, or holding "
+            f"more than tensors and plain data")
 
 
 def checkpoint_metadata(content: Mapping[str, Any], path: str | os.PathLike) -> dict[str, Any]:
@@ -100,16 +131,41 @@ def checkpoint_metadata(content: Mapping[str, Any], path: str | os.PathLike) -> 
                               f"(supported: {', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))})")
         if not isinstance(content.get("state_dict"), Mapping):
             raise ConfigError(f"{path}: {CHECKPOINT_FORMAT} checkpoint has no 'state_dict'")
-        rule = content.get("fusion_rule")
-        if rule is not None:
-            rule = check_fusion_rule(rule)
-        return {"format": CHECKPOINT_FORMAT, "format_version": version, "variant": content.get("variant"),
-                "fusion_rule": rule, "iteration": content.get("iteration"), "recipe": content.get("recipe"),
-                "data": content.get("data"), "code_version": content.get("code_version")}
+        return {"format": CHECKPOINT_FORMAT, "format_version": version,
+                "variant": _optional_field(content, "variant", str, path),
+                "fusion_rule": _stored_fusion_rule(content, path),
+                "iteration": _optional_field(content, "iteration", int, path), "recipe": content.get("recipe"),
+                "data": _optional_field(content, "data", str, path),
+                "code_version": _optional_field(content, "code_version", str, path)}
     if "format" in content and not _looks_like_state_dict(content):
         raise ConfigError(f"{path}: unknown checkpoint format {content.get('format')!r}; "
                           f"expected {CHECKPOINT_FORMAT!r} or an official IFCNN state dict")
     return {"format": "official", "variant": None, "fusion_rule": _rule_from_file_name(path)}
+
+
+def _optional_field(content: Mapping[str, Any], key: str, kind: type, path) -> Any:
+    """``content[key]`` if absent/None or of ``kind``, else ConfigError.
+
+    The values end up in algorithm descriptions and messages: a crafted file must not smuggle in a
+    structure whose text rendering never ends (pickles can share sub-lists, so a few bytes can
+    describe an exponentially large nesting).
+    """
+    value = content.get(key)
+    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise ConfigError(f"{path}: {CHECKPOINT_FORMAT} field {key!r} is a {type(value).__name__}, "
+                          f"expected {kind.__name__}")
+    return value
+
+
+def _stored_fusion_rule(content: Mapping[str, Any], path) -> str | None:
+    """The fusion rule a fusionbench checkpoint declares (None if it declares none)."""
+    rule = _optional_field(content, "fusion_rule", str, path)
+    if rule is None:
+        return None
+    try:
+        return check_fusion_rule(rule)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
 
 
 def _looks_like_state_dict(content: Mapping[str, Any]) -> bool:
@@ -135,7 +191,13 @@ def load_weights(network, state_dict: Mapping[str, Any], source: str) -> None:
     Raises ConfigError naming every missing, unexpected and mis-shaped key (``source`` names the
     file). BatchNorm ``num_batches_tracked`` counters may be absent (the official files lack them).
     """
+    import torch
+
     expected = network.state_dict()
+    not_tensors = [str(key) for key, value in state_dict.items() if not isinstance(value, torch.Tensor)]
+    if not_tensors:
+        raise ConfigError(f"{source}: weights must be tensors, but {', '.join(not_tensors[:5])}"
+                          f"{' and more' if len(not_tensors) > 5 else ''} are not")
     missing = [key for key in expected if key not in state_dict and not key.endswith(_OPTIONAL_KEY_SUFFIXES)]
     unexpected = [key for key in state_dict if key not in expected]
     misshaped = [f"{key} {tuple(state_dict[key].shape)} (expected {tuple(expected[key].shape)})"
@@ -189,14 +251,16 @@ def trained_checkpoint_directories() -> list[Path]:
 class _SummaryUnpickler(pickle.Unpickler):
     """Reads a ``torch.save`` pickle without torch: tensors become None, nothing else is built.
 
-    Only ``collections.OrderedDict`` is constructed; every ``torch.*`` global (tensor rebuilders,
-    storage types, dtypes) is a placeholder that returns None, and any other global is refused, so
-    reading a file cannot run code. Tensor data (persistent ids) is never read.
+    Every global goes through :meth:`find_class` (GLOBAL, STACK_GLOBAL, INST, OBJ and the copyreg
+    extension codes alike), so this is the whole allow-list: ``collections.OrderedDict`` becomes a
+    :class:`_SummaryDict`, every ``torch.*`` global (tensor rebuilders, storage types, dtypes) a
+    placeholder that returns None, and any other global is refused -- reading a file cannot run code.
+    Tensor data (persistent ids) is never read.
     """
 
     def find_class(self, module: str, name: str):
         if (module, name) == ("collections", "OrderedDict"):
-            return collections.OrderedDict
+            return _SummaryDict
         if module == "torch" or module.startswith("torch."):
             return _no_tensor
         raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a checkpoint summary")
@@ -205,8 +269,42 @@ class _SummaryUnpickler(pickle.Unpickler):
         return None
 
 
+class _SummaryDict(dict):
+    """An ``OrderedDict`` of the summary, without attributes.
+
+    A real OrderedDict would let the pickle's BUILD opcode set instance attributes -- ``get`` or
+    ``keys`` replaced by whatever the file likes -- so that the caller's ``content.get(...)`` does
+    something else. Here BUILD lands in :meth:`__setstate__`, which drops the state (torch keeps
+    only ``_metadata`` there, which a summary does not need), and ``__slots__`` leaves no ``__dict__``.
+    """
+
+    __slots__ = ()
+
+    def __setstate__(self, state) -> None:
+        return None
+
+
 def _no_tensor(*arguments, **keywords) -> None:
     return None
+
+
+def _summary_pickle(archive: zipfile.ZipFile) -> bytes:
+    """The bytes of the archive's one ``data.pkl``, if small and free of copyreg extension codes.
+
+    The size limit bounds the memory a crafted archive can claim (torch writes the pickle
+    uncompressed, a few KB for IFCNN). Extension codes (EXT1/2/4 opcodes) are refused because the
+    C unpickler resolves a code it has met before from a process-wide cache, without asking
+    :meth:`_SummaryUnpickler.find_class`. Anything refused here is read by torch's loader instead.
+    """
+    pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl"]
+    if len(pickles) != 1:
+        raise ValueError("no single data.pkl")
+    if archive.getinfo(pickles[0]).file_size > SUMMARY_PICKLE_LIMIT:
+        raise ValueError("data.pkl too large for a summary")
+    data = archive.read(pickles[0])
+    if any(opcode.name.startswith("EXT") for opcode, _, _ in pickletools.genops(data)):
+        raise pickle.UnpicklingError("copyreg extension codes are not allowed in a checkpoint summary")
+    return data
 
 
 def read_checkpoint_summary(path: str | os.PathLike) -> Mapping[str, Any]:
@@ -217,11 +315,8 @@ def read_checkpoint_summary(path: str | os.PathLike) -> Mapping[str, Any]:
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl"]
-            if len(pickles) != 1:
-                raise ValueError("no single data.pkl")
-            with archive.open(pickles[0]) as stream:
-                content = _SummaryUnpickler(stream).load()
+            data = _summary_pickle(archive)
+        content = _SummaryUnpickler(io.BytesIO(data)).load()
         if not isinstance(content, Mapping):
             raise ValueError("not a dict")
         return content

