@@ -1,6 +1,7 @@
 """Preparing a worker process (local or Dask) before its first order."""
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 
@@ -13,6 +14,9 @@ def prepare_worker(setup: WorkerSetup, ignore_interrupts: bool = True) -> None:
     if ignore_interrupts:
         # Only the driver handles Ctrl-C: it stops the workers and saves what is finished.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A worker killed by a plugin's crash is reported in one line of failures.csv; a Python
+        # stack dump inherited from the driver (pytest enables faulthandler) would only add noise.
+        faulthandler.disable()
     os.environ.update(setup.environment)
     if setup.data_directories:
         from ..datasets.fetching import set_data_directories

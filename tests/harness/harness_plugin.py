@@ -39,6 +39,51 @@ def broken_on_item_b(images):
     return images[0].copy()
 
 
+def _is_item_b(images) -> bool:
+    return int(images[0].flat[0]) == 200
+
+
+def abort_on_item_b(images):
+    """Kills its process with SIGABRT on item 'b' (a plugin's C extension crashing, say)."""
+    if _is_item_b(images):
+        os.abort()
+    return mean_fusion(images)
+
+
+def exit_on_item_b(images):
+    """``raise SystemExit`` on item 'b': not an Exception, so no ``except Exception`` stops it."""
+    if _is_item_b(images):
+        raise SystemExit(3)
+    return mean_fusion(images)
+
+
+def hang_on_item_b(images):
+    """Never returns on item 'b'."""
+    while _is_item_b(images):
+        time.sleep(1)
+    return mean_fusion(images)
+
+
+def abort_once_per_item(images):
+    """Kills its worker the first time it sees an item (marker files in FUSIONBENCH_TEST_MARKERS),
+    then fuses it normally: a worker lost mid-run whose order, retried, succeeds."""
+    import hashlib
+    from pathlib import Path
+
+    marker = Path(os.environ["FUSIONBENCH_TEST_MARKERS"]) / hashlib.sha256(images[0].tobytes()).hexdigest()
+    if not marker.exists():
+        marker.touch()
+        os.abort()
+    return mean_fusion(images)
+
+
+def abort_metric_on_item_b(fused, sources):
+    """A metric whose call kills the worker on item 'b' (standard protocol: sources[0] is A)."""
+    if _is_item_b(sources):
+        os.abort()
+    return float(np.mean(fused))
+
+
 def fused_mean(fused, sources):
     """Mean grey level of the fused image (fused-only metric)."""
     return float(np.mean(fused))
@@ -56,10 +101,17 @@ ALGORITHM_SPECS = [
                   origin="tests"),
     AlgorithmSpec("test-slow-mean", slow_mean_fusion, families=PAIR_FAMILIES, max_inputs=2, colour="grey",
                   origin="tests"),
+    AlgorithmSpec("test-abort", abort_on_item_b, families=PAIR_FAMILIES, max_inputs=2, colour="grey",
+                  origin="tests"),
+    AlgorithmSpec("test-exit", exit_on_item_b, families=PAIR_FAMILIES, max_inputs=2, colour="grey", origin="tests"),
+    AlgorithmSpec("test-hang", hang_on_item_b, families=PAIR_FAMILIES, max_inputs=2, colour="grey", origin="tests"),
+    AlgorithmSpec("test-abort-once", abort_once_per_item, families=PAIR_FAMILIES, max_inputs=2, colour="grey",
+                  origin="tests"),
 ]
 METRIC_SPECS = [
     MetricSpec("TEST-FUSED-MEAN", fused_mean, higher_is_better=True, sources=0, origin="tests"),
     MetricSpec("TEST-DISTANCE-B", distance_to_second, higher_is_better=False, sources=2, origin="tests"),
+    MetricSpec("TEST-ABORT-METRIC", abort_metric_on_item_b, higher_is_better=True, sources=2, origin="tests"),
 ]
 
 

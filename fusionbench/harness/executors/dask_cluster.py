@@ -1,11 +1,11 @@
 """Orders on a dask.distributed cluster: a ``LocalCluster`` (``local:N``) or a running scheduler.
 
-No shared file system is assumed: the driver reads each item's source files once and scatters
-their bytes to the cluster, workers send back the fused image as PNG bytes with the metric
+No shared file system is assumed: the driver reads each item's source files once and sends their
+bytes with the item's orders, workers send back the fused image as PNG bytes with the metric
 values, and only the driver writes the run directory. A worker that dies is restarted by its
 nanny and its order retried once; an order that kills a second worker is recorded as failed
-(``distributed.scheduler.allowed-failures = 1`` for clusters started here; a remote scheduler
-uses its own setting). Each worker runs one order at a time, its libraries limited to
+(``distributed.scheduler.allowed-failures = 0`` for clusters started here, so that this
+executor counts the deaths itself; a remote scheduler's own setting multiplies the retries). Each worker runs one order at a time, its libraries limited to
 ``--threads-per-worker`` threads.
 
 Plugins: those installed as packages (entry points) load on workers as everywhere; a ``--plugin
@@ -26,10 +26,21 @@ from ...errors import ConfigError
 from ..work import WorkOrder, WorkResult, describe_error, perform
 from .base import Executor, WorkerSetup, failed_result
 
-#: Orders in flight per worker: enough to keep every worker busy, few enough that scattered
-#: source bytes of a 15,000-item dataset never sit in the cluster's memory all at once.
-_ORDERS_PER_WORKER = 4
+#: Orders in flight per worker (see ``_ORDER_DEATHS``); it also bounds the source bytes in the
+#: cluster's memory, whatever the size of the dataset.
+_ORDERS_PER_WORKER = 1
 
+
+#: For clusters started here: the scheduler fails a task as soon as its worker dies, and this
+#: executor decides about retrying (see ``_ORDER_DEATHS``), because it knows what was running.
+_CLUSTER_SETTINGS = {"distributed.scheduler.allowed-failures": 0}
+
+#: Worker deaths an order may take part in: retried after the first, recorded as failed at the
+#: second. Orders in flight are limited to one per worker, so that an order is on a dying worker
+#: almost only when it is the one that killed it (Dask puts several tasks on one worker when it
+#: has room; an innocent order beside a crashing one would be retried, and fail only if that
+#: happened twice).
+_ORDER_DEATHS = 2
 
 def _perform_on_worker(order: WorkOrder, sources: list[bytes], threads: int) -> WorkResult:
     from ..threads import apply_thread_limit
@@ -69,10 +80,10 @@ class DaskExecutor(Executor):
         self._cluster = None
         if scheduler.startswith("local:"):
             workers = _worker_count(scheduler)
-            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            with dask.config.set(_CLUSTER_SETTINGS):
                 self._cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                    silence_logs=logging.ERROR, memory_limit=0)
+                    silence_logs=logging.CRITICAL, memory_limit=0)
             self.client = distributed.Client(self._cluster)
         else:
             try:
@@ -98,56 +109,61 @@ class DaskExecutor(Executor):
         return self.setup.threads
 
     def execute(self, orders: Iterable[WorkOrder]) -> Iterator[WorkResult]:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         waiting = deque(orders)
-        scattered: dict[tuple[str, str], tuple[list, int]] = {}  # item -> (futures, orders in flight)
+        read: dict[tuple[str, str], tuple[list, int]] = {}  # item -> (source bytes, orders in flight)
+        deaths: dict[int, int] = {}  # id(order) -> worker deaths it was part of
         running = as_completed()
         submitted: dict = {}
         try:
             while waiting or submitted:
                 while waiting and len(submitted) < self.workers * _ORDERS_PER_WORKER:
                     order = waiting.popleft()
-                    future = self.client.submit(_perform_on_worker, order, self._sources(order, scattered),
+                    future = self.client.submit(_perform_on_worker, order, self._sources(order, read),
                                                 self.setup.threads, pure=False)
                     submitted[future] = order
                     running.add(future)
                 future = next(running)
                 order = submitted.pop(future)
-                yield self._result(future, order)
-                self._release(order, scattered)
+                try:
+                    result = future.result()
+                except KilledWorker:
+                    deaths[id(order)] = deaths.get(id(order), 0) + 1
+                    if deaths[id(order)] < _ORDER_DEATHS:
+                        waiting.appendleft(order)
+                        self._release(order, read)
+                        continue
+                    result = failed_result(order, f"worker died ({_ORDER_DEATHS} workers died running it)")
+                except Exception as error:  # the task itself failed outside perform's own handling
+                    result = failed_result(order, f"on the Dask worker: {describe_error(error)}")
+                yield result
+                self._release(order, read)
         finally:
             for future in submitted:
                 future.cancel()
 
-    def _sources(self, order: WorkOrder, scattered: dict) -> list:
-        """The item's source bytes on the cluster, read and scattered once per item."""
-        item = (order.task.dataset, order.task.item)
-        if item not in scattered:
-            data = [Path(path).read_bytes() for path in order.task.source_paths]
-            scattered[item] = (self.client.scatter(data, hash=False), 0)
-        futures, count = scattered[item]
-        scattered[item] = (futures, count + 1)
-        return futures
+    def _sources(self, order: WorkOrder, read: dict) -> list[bytes]:
+        """The item's source bytes, read once per item while its orders are in flight.
 
-    def _release(self, order: WorkOrder, scattered: dict) -> None:
+        They travel inside each order rather than scattered once: scattered data pulls every order
+        of its item to the worker that holds it (after a worker restart, only the survivor holds
+        it), two at a time, and a crash there would take the innocent order along.
+        """
         item = (order.task.dataset, order.task.item)
-        futures, count = scattered[item]
+        if item not in read:
+            read[item] = ([Path(path).read_bytes() for path in order.task.source_paths], 0)
+        data, count = read[item]
+        read[item] = (data, count + 1)
+        return data
+
+    def _release(self, order: WorkOrder, read: dict) -> None:
+        item = (order.task.dataset, order.task.item)
+        data, count = read[item]
         if count <= 1:
-            del scattered[item]  # dropping the futures frees the bytes on the cluster
+            del read[item]
         else:
-            scattered[item] = (futures, count - 1)
-
-    @staticmethod
-    def _result(future, order: WorkOrder) -> WorkResult:
-        from distributed import KilledWorker
-
-        try:
-            return future.result()
-        except KilledWorker:
-            return failed_result(order, "worker died (the order killed two workers in a row)")
-        except Exception as error:  # the task itself failed outside perform's own handling
-            return failed_result(order, f"on the Dask worker: {describe_error(error)}")
+            read[item] = (data, count - 1)
 
     def close(self) -> None:
         client, self.client = getattr(self, "client", None), None
