@@ -34,8 +34,13 @@ from .errors import ImageError, InputMismatchError
 #: MATLAB ``rgb2gray`` weights (the first row of the inverse of the NTSC YIQ matrix).
 MATLAB_GREY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 
-# Pillow refuses absurd sizes by default with a warning only; treat anything beyond this as corrupt.
-Image.MAX_IMAGE_PIXELS = 400_000_000
+#: Largest image decoded, in pixels (width x height), checked from the header before decoding: a
+#: 69-byte PNG may declare 25000 x 25000 pixels and take 2.2 GB and seconds to "decode". Raised by
+#: ``--max-pixels`` (:func:`set_max_pixels`), which also sets the environment variable for workers.
+DEFAULT_MAX_PIXELS = 100_000_000
+MAX_PIXELS_VARIABLE = "FUSIONBENCH_MAX_PIXELS"
+# Our own check comes first; Pillow's (which only warns below twice its limit) is the backstop.
+Image.MAX_IMAGE_PIXELS = None
 
 _OPENCV_FORMATS = {"PNG", "TIFF"}  # formats whose bit depth Pillow may silently reduce
 
@@ -58,6 +63,26 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return decode_image(data, str(path))
 
 
+def max_pixels() -> int:
+    """The decoding limit in pixels: ``FUSIONBENCH_MAX_PIXELS`` or :data:`DEFAULT_MAX_PIXELS`."""
+    try:
+        return max(1, int(os.environ.get(MAX_PIXELS_VARIABLE, DEFAULT_MAX_PIXELS)))
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(limit: int) -> None:
+    """Raise or lower the decoding limit for this process and the workers it starts."""
+    os.environ[MAX_PIXELS_VARIABLE] = str(int(limit))
+
+
+def _check_declared_size(image: Image.Image, label: str) -> None:
+    width, height = image.size
+    if width * height > max_pixels():
+        raise ImageError(f"{label}: declares {width} x {height} pixels, more than the limit of "
+                         f"{max_pixels():,} (a decompression bomb?); raise it with --max-pixels if the image is real")
+
+
 def decode_image(data: bytes, label: str = "image") -> np.ndarray:
     """Decode an encoded image (the bytes of a PNG, JPEG, TIFF, ... file) like :func:`read_image`.
 
@@ -68,6 +93,7 @@ def decode_image(data: bytes, label: str = "image") -> np.ndarray:
         raise ImageError(f"{label}: file is empty (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as image:
+            _check_declared_size(image, label)  # from the header alone, before any pixel is decoded
             image.load()  # forces a full decode: truncated or corrupt data raises here
             file_format = image.format
             array = _pillow_to_array(image)

@@ -13,11 +13,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("list", "fetch", "verify"),
                         help="list: names, families, items; fetch: make every file local (downloading if needed); "
                              "verify: check that every file is present with the right SHA-256, without downloading")
+    parser.add_argument("--allow-outside-sources", action="store_true",
+                        help="let a dataset manifest name sources outside its folder (absolute paths, ../, links "
+                             "pointing out); refused by default because a manifest may come from a stranger")
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="datasets (default: all built-in); a folder with a fusionbench-dataset.toml also works")
 
 
 def run(arguments: argparse.Namespace) -> int:
+    from ..datasets.manifest import allow_outside_sources
+
+    allow_outside_sources(arguments.allow_outside_sources)
     from ..datasets import get_dataset, list_datasets
     from .list_command import format_table
 

@@ -13,6 +13,9 @@ COLUMNS = ("dataset", "item", "algorithm", "protocol", "metric", "value")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside-sources", action="store_true",
+                        help="let a dataset manifest name sources outside its folder (absolute paths, ../, links "
+                             "pointing out); refused by default because a manifest may come from a stranger")
     parser.add_argument("--dataset", required=True, metavar="NAME",
                         help="dataset name (lytro, lytro-triple, tno-iv, medical, mef; see 'fusionbench list datasets')")
     parser.add_argument("--fused-dir", required=True, metavar="DIR", help="folder holding the fused images")
@@ -42,6 +45,9 @@ def fused_path(directory: Path, pattern: str, item: str) -> Path:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    from ..datasets.manifest import allow_outside_sources
+
+    allow_outside_sources(arguments.allow_outside_sources)
     from ..datasets import get_dataset
     from ..errors import ConfigError, DataNotFoundError, ImageError
     from ..image_io import read_image, write_text_atomic

@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a named selection of datasets and algorithms, e.g. paper; repeatable")
     parser.add_argument("--dataset", nargs="+", action="extend", metavar="NAME",
                         help="dataset names, or folders with a fusionbench-dataset.toml manifest")
+    parser.add_argument("--allow-outside-sources", action="store_true",
+                        help="let a dataset manifest name sources outside its folder (absolute paths, ../, links "
+                             "pointing out); refused by default because a manifest may come from a stranger")
     parser.add_argument("--algorithm", nargs="+", action="extend", metavar="NAME", help="algorithm names")
     parser.add_argument("--metric", nargs="+", action="extend", metavar="NAME", help="metric names")
     parser.add_argument("--protocol", action="append", metavar="NAME",
@@ -89,6 +92,9 @@ def settings_from(arguments: argparse.Namespace, command_line: str):
 
 
 def run(arguments: argparse.Namespace) -> int:
+    from ..datasets.manifest import allow_outside_sources
+
+    allow_outside_sources(arguments.allow_outside_sources)
     import time
 
     from ..harness import run as run_benchmark

@@ -20,6 +20,11 @@
 
 Paths are relative to the folder. A source may also be ``{file = "a.png", sha256 = "..."}`` to
 have its bytes checked. ``fusionbench run --dataset FOLDER`` (or a manifest path) uses it.
+
+A manifest may come from a stranger, so the dataset and item names must be safe path components
+(:func:`fusionbench.path_safety.check_name`), unique (also ignoring case), and every source must
+resolve — symbolic links followed — inside the dataset folder, unless the user allows otherwise
+(``--allow-outside-sources``, :func:`allow_outside_sources`).
 """
 from __future__ import annotations
 
@@ -29,9 +34,19 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..families import FAMILIES
+from ..path_safety import check_name, is_inside, refuse_case_twins
 from .fetching import LocalFile
 
 MANIFEST_NAME = "fusionbench-dataset.toml"
+
+#: A manifest's sources must lie inside its folder unless the user said otherwise (one setting per
+#: process, like the data directories: the CLI sets it from --allow-outside-sources).
+_OUTSIDE_SOURCES = {"allowed": False}
+
+
+def allow_outside_sources(allowed: bool = True) -> None:
+    """Let manifests name sources outside their folder (absolute paths, ``../``, outward links)."""
+    _OUTSIDE_SOURCES["allowed"] = bool(allowed)
 
 
 def manifest_path(location: str | Path) -> Path | None:
@@ -58,20 +73,27 @@ def load_manifest(location: str | Path):
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     folder = path.parent
-    name = _required_text(manifest, "name", path)
+    name = check_name(_required_text(manifest, "name", path), "dataset name", str(path))
     family = _required_text(manifest, "family", path)
     if family not in FAMILIES:
         raise ConfigError(f"{path}: family {family!r} is not one of {', '.join(FAMILIES)}")
     if "items" in manifest:
-        groups = {_required_text(entry, "name", path): [_source(folder, source, path) for source in
-                                                        entry.get("sources", [])]
-                  for entry in manifest["items"]}
+        entries = manifest["items"] if isinstance(manifest["items"], list) else []
+        if not all(isinstance(entry, dict) for entry in entries):
+            raise ConfigError(f"{path}: [[items]] entries must be tables with a name and sources")
+        names = [_required_text(entry, "name", path) for entry in entries]
+        refuse_case_twins(names, "item", str(path))
+        groups = {item: [_source(folder, source, path) for source in _list(entry.get("sources", []), path)]
+                  for item, entry in zip(names, entries)}
     elif "grouping" in manifest:
         groups = _group_by_pattern(folder, manifest["grouping"], path)
     else:
         raise ConfigError(f"{path}: give either [[items]] with their sources or [grouping] with a pattern")
     if not groups:
         raise ConfigError(f"{path}: the manifest defines no items")
+    for item_name in groups:
+        check_name(item_name, "item name", str(path))
+    refuse_case_twins(groups, "item", str(path))
     for item_name, sources in groups.items():
         if len(sources) < 2:
             raise ConfigError(f"{path}: item {item_name!r} has {len(sources)} source(s); fusion needs at least 2")
@@ -87,12 +109,29 @@ def _required_text(table: dict, key: str, path: Path) -> str:
     return value.strip()
 
 
+def _list(value: Any, path: Path) -> list:
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: 'sources' must be a list of file names, got {type(value).__name__}")
+    return value
+
+
 def _source(folder: Path, entry: Any, path: Path) -> LocalFile:
     if isinstance(entry, str):
-        return LocalFile(folder / entry)
+        return _inside(folder, LocalFile(folder / entry), entry, path)
     if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-        return LocalFile(folder / entry["file"], entry.get("sha256"))
+        digest = entry.get("sha256")
+        if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
+            raise ConfigError(f"{path}: sha256 of {entry['file']!r} must be 64 hexadecimal digits")
+        return _inside(folder, LocalFile(folder / entry["file"], digest.lower() if digest else None), entry["file"], path)
     raise ConfigError(f"{path}: a source must be a file name or {{file = ..., sha256 = ...}}, got {entry!r}")
+
+
+def _inside(folder: Path, source: LocalFile, written: str, path: Path) -> LocalFile:
+    """Refuse a source that resolves outside the dataset folder (absolute, ../, outward link)."""
+    if not _OUTSIDE_SOURCES["allowed"] and not is_inside(folder, source.path):
+        raise ConfigError(f"{path}: source {written!r} resolves outside the dataset folder {folder}; "
+                          "pass --allow-outside-sources to use it")
+    return source
 
 
 def _group_by_pattern(folder: Path, grouping: dict, path: Path) -> dict[str, list[LocalFile]]:
@@ -107,5 +146,5 @@ def _group_by_pattern(folder: Path, grouping: dict, path: Path) -> dict[str, lis
     for file in sorted(folder.iterdir()):
         match = pattern.fullmatch(file.name) if file.is_file() else None
         if match:
-            groups.setdefault(match.group("item"), []).append(LocalFile(file))
+            groups.setdefault(match.group("item"), []).append(_inside(folder, LocalFile(file), file.name, path))
     return dict(sorted(groups.items()))

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from ..cache_key import file_sha256
 from ..image_io import write_bytes_atomic, write_text_atomic
+from ..path_safety import path_inside
 from ..run_cache import RunCache
 from .plan import Plan, Task
 from .work import WorkOrder, WorkResult
@@ -97,7 +98,7 @@ class Collector:
             self.write_csvs()
 
     def _store_fused(self, task: Task, result: WorkResult) -> dict:
-        png = self.run_dir / task.png
+        png = path_inside(self.run_dir, task.png)  # names were checked when planned; this is the backstop
         write_bytes_atomic(png, result.fused_png)
         record = {"key": task.key, "algorithm": task.algorithm, "dataset": task.dataset, "item": task.item,
                   "png": task.png, "png_sha256": file_sha256(png), "seconds": result.seconds,

@@ -18,6 +18,7 @@ from ..cache_key import file_sha256
 from ..datasets import Dataset, get_dataset, list_datasets
 from ..errors import ConfigError, DataNotFoundError
 from ..families import MULTI_EXPOSURE
+from ..path_safety import check_name
 from ..registry import ALGORITHMS, METRICS, AlgorithmSpec, MetricSpec
 from ..run_cache import fused_key, metric_key
 from .settings import RunSettings
@@ -197,6 +198,10 @@ class _Planner:
         key = fused_key(self.identities[spec.name], hashes)
         task = self.tasks.get((dataset.name, item, spec.name))
         if task is None:
+            # Each becomes a path component of the fused image: a plugin or manifest may not escape.
+            check_name(spec.name, "algorithm name", f"algorithm {spec.name!r} ({spec.origin})")
+            check_name(dataset.name, "dataset name", f"dataset {dataset.name!r}")
+            check_name(item, "item name", f"dataset {dataset.name!r}")
             task = Task(dataset.name, item, dataset.family, paths, hashes, spec.name, self.options[spec.name], key,
                         f"fused/{spec.name}/{dataset.name}/{item}.png")
             self.tasks[(dataset.name, item, spec.name)] = task

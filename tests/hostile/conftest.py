@@ -1,0 +1,34 @@
+"""Fixtures of the hostile-input tests: the harness test plugin and a CLI runner."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HARNESS_TESTS = Path(__file__).resolve().parents[1] / "harness"
+if str(HARNESS_TESTS) not in sys.path:
+    sys.path.insert(0, str(HARNESS_TESTS))
+
+import harness_plugin  # noqa: E402 - tests/harness's hand-computable test algorithms and metrics
+
+
+@pytest.fixture
+def test_registry():
+    """The harness test algorithms and metrics, registered for one test."""
+    harness_plugin.register()
+    yield harness_plugin
+    harness_plugin.unregister()
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``fusionbench ARGS`` in-process; (exit status, stdout, stderr)."""
+    from fusionbench.cli import main
+
+    def call(*arguments: str):
+        status = main([str(argument) for argument in arguments])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return call
