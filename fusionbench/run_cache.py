@@ -7,8 +7,9 @@ the fusion time, and every metric value computed on it, each under :func:`metric
 name + version + protocol for two-source metrics + the fused key). Records are written through
 a temporary file and an atomic rename, so a killed run leaves either the old or the new record.
 
-A record is trusted only if its PNG still exists with the recorded SHA-256; failures are never
-recorded, so a rerun retries them.
+A record is trusted only if its content digest matches (a record whose metric value was edited
+by hand or by another tool is recomputed, not used), its PNG lies inside the run directory and
+still has the recorded SHA-256; failures are never recorded, so a rerun retries them.
 """
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from .image_io import write_text_atomic
 
 CACHE_FOLDER = "cache"
 RECORD_FORMAT = 1
+DIGEST_FIELD = "record_sha256"
+
+
+def record_digest(record: dict) -> str:
+    """SHA-256 of a record's content, its own digest field left out."""
+    return content_key({key: value for key, value in record.items() if key != DIGEST_FIELD})
 
 
 def fused_key(identity: dict[str, Any], source_hashes: Sequence[str]) -> str:
@@ -50,18 +57,22 @@ class RunCache:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if record.get("key") != key:
+        if not isinstance(record, dict) or record.get("key") != key or not isinstance(record.get("metrics"), dict):
             return None
+        if record.get(DIGEST_FIELD) != record_digest(record):
+            return None  # edited or damaged: recompute rather than trust it
         if verify_png and not self.png_intact(record):
             return None
         return record
 
     def png_intact(self, record: dict) -> bool:
-        png = self.run_dir / record.get("png", "")
+        png = self.run_dir / str(record.get("png", ""))
         try:
-            return png.is_file() and file_sha256(png) == record.get("png_sha256")
+            inside = self.run_dir.resolve() in png.resolve().parents
+            return inside and png.is_file() and file_sha256(png) == record.get("png_sha256")
         except OSError:
             return False
 
     def store(self, record: dict) -> None:
+        record[DIGEST_FIELD] = record_digest(record)
         write_text_atomic(self.path(record["key"]), json.dumps(record, sort_keys=True, indent=1))

@@ -49,8 +49,8 @@ def run(arguments: argparse.Namespace) -> int:
 
     allow_outside_sources(arguments.allow_outside_sources)
     from ..datasets import get_dataset
-    from ..errors import ConfigError, DataNotFoundError, ImageError
-    from ..image_io import read_image, write_text_atomic
+    from ..errors import ConfigError, DataNotFoundError, FusionBenchError, ImageError
+    from ..image_io import read_image
     from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
     from ..metrics.protocols import get_protocol
     from ..registry import get_metric
@@ -68,34 +68,58 @@ def run(arguments: argparse.Namespace) -> int:
 
     rows: list[tuple] = []
     missing: list[Path] = []
-    for item in dataset.items:
-        path = fused_path(directory, arguments.pattern, item.name)
-        if not path.exists():
-            missing.append(path)
-            continue
-        source_paths = item.source_paths()
-        fused, sources = prepare_images(read_image(path), [read_image(p) for p in source_paths],
-                                        labels=[str(path), *map(str, source_paths)])
-        names = requested or applicable_metrics(len(sources))
-        values = compute_metrics(names, fused, sources, protocol)
-        rows.extend((dataset.name, item.name, algorithm, protocol, name, f"{value:.10g}") for name, value in values.items())
-        print(f"{item.name}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items()), file=sys.stderr)
+    bad: list[tuple[str, str, str]] = []  # (item, file, why) of images that could not be evaluated
+    paths = {item.name: fused_path(directory, arguments.pattern, item.name) for item in dataset.items}
+    missing = [path for path in paths.values() if not path.exists()]
     if missing and not arguments.skip_missing:
         raise DataNotFoundError(f"{len(missing)} of {len(dataset.items)} fused images are missing, first "
                                 f"{missing[0]} (check --fused-dir/--pattern, or pass --skip-missing)")
-    if not rows:
+    for item in dataset.items:
+        path = paths[item.name]
+        if not path.exists():
+            continue
+        try:
+            source_paths = item.source_paths()
+            fused, sources = prepare_images(read_image(path), [read_image(p) for p in source_paths],
+                                            labels=[str(path), *map(str, source_paths)])
+            names = requested or applicable_metrics(len(sources))
+            values = compute_metrics(names, fused, sources, protocol)
+        except FusionBenchError as error:  # one bad image must not cost the others their values
+            bad.append((item.name, str(path), str(error)))
+            print(f"{item.name}: skipped: {error}", file=sys.stderr)
+            continue
+        rows.extend((dataset.name, item.name, algorithm, protocol, name, f"{value:.10g}") for name, value in values.items())
+        print(f"{item.name}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items()), file=sys.stderr)
+    if not rows and not bad:
         raise DataNotFoundError(f"no fused images of {dataset.name} found in {directory} with pattern {arguments.pattern!r}")
+    _write_csv(out, COLUMNS, rows)
+    failures_file = out.with_name(out.stem + ".failures.csv")
+    if bad:
+        _write_csv(failures_file, ("item", "file", "message"), bad)
+    elif failures_file.exists():
+        failures_file.unlink()  # from an earlier evaluation into the same file: no longer true
+    if rows:
+        _print_means(rows)
+    print(f"wrote {len(rows)} rows to {arguments.out}" + (f" ({len(missing)} items skipped)" if missing else ""))
+    if bad:
+        print(f"error: {len(bad)} of {len(dataset.items)} fused images could not be evaluated (listed in "
+              f"{failures_file}), first {bad[0][1]}: {bad[0][2]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write_csv(path: Path, header: tuple, rows: list[tuple]) -> None:
+    from ..errors import ConfigError
+    from ..image_io import write_text_atomic
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(header)
     writer.writerows(rows)
     try:
-        write_text_atomic(out, buffer.getvalue())
+        write_text_atomic(path, buffer.getvalue())
     except OSError as error:
-        raise ConfigError(f"cannot write {out}: {error.strerror or error}") from None
-    _print_means(rows)
-    print(f"wrote {len(rows)} rows to {arguments.out}" + (f" ({len(missing)} items skipped)" if missing else ""))
-    return 0
+        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _print_means(rows: list[tuple]) -> None:

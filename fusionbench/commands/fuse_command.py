@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("algorithm", metavar="ALGORITHM", help="registered algorithm name (see 'fusionbench list algorithms')")
     parser.add_argument("inputs", metavar="INPUT", nargs="+", help="source images (two or more), in fusion order")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT.png", help="where to write the fused PNG")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite OUTPUT.png if it exists (never one of the inputs)")
     parser.add_argument("--family", choices=FAMILIES, help="dataset family of the sources (default: inferred)")
     parser.add_argument("--preprocessing", metavar="NAME",
                         help="pre/post-processing variant, for algorithms that have one (IFCNN: paper | released-demo)")
@@ -52,8 +54,7 @@ def run(arguments: argparse.Namespace) -> int:
 
     spec = get_algorithm(arguments.algorithm)
     output = Path(arguments.output)
-    if output.suffix.lower() != ".png":
-        raise ConfigError(f"output {output} must be a .png file (fused images are written as lossless PNG)")
+    check_output(output, [Path(path) for path in arguments.inputs], arguments.force)
     options = parse_options(arguments.option)
     for flag in ("preprocessing", "device"):
         value = getattr(arguments, flag)
@@ -74,6 +75,22 @@ def run(arguments: argparse.Namespace) -> int:
     print(f"{output}: {spec.name} fused {len(images)} {family} sources "
           f"({fused.shape[1]}x{fused.shape[0]}, {elapsed:.2f} s)", file=sys.stderr)
     return 0
+
+
+def check_output(output: Path, inputs: list[Path], force: bool) -> None:
+    """Refuse an output that is a folder, one of the inputs, or (without --force) an existing file."""
+    from ..errors import ConfigError
+
+    if output.is_dir():
+        raise ConfigError(f"-o {output} is a directory; give the fused image's file name, e.g. {output / 'fused.png'}")
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"output {output} must be a .png file (fused images are written as lossless PNG)")
+    resolved = output.resolve()
+    for source in inputs:
+        if source.resolve() == resolved or (output.exists() and source.exists() and output.samefile(source)):
+            raise ConfigError(f"-o {output} is one of the inputs; refusing to overwrite a source image")
+    if output.exists() and not force:
+        raise ConfigError(f"-o {output} exists; pass --force to overwrite it")
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:

@@ -32,3 +32,11 @@ def cli(capsys):
         return status, captured.out, captured.err
 
     return call
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path) -> Path:
+    """The harness tests' three tiny pairs (tests/harness/conftest.py)."""
+    from crafted_inputs import write_tiny_dataset
+
+    return write_tiny_dataset(tmp_path / "tiny-data")

@@ -90,3 +90,21 @@ def test_two_datasets_with_one_name_in_one_run_are_refused(tmp_path, cli):
                            "--out", tmp_path / "run", "--no-progress", "--no-report", "--jobs", "1")
     assert status == 2 and "two different datasets are named 'same'" in error
     assert not (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_an_edited_cache_record_is_recomputed_not_trusted(tmp_path, cli, tiny_dataset):
+    import json
+
+    out = tmp_path / "run"
+    arguments = ("run", "--dataset", tiny_dataset, "--algorithm", "test-mean", "--metric", "TEST-FUSED-MEAN",
+                 "--out", out, "--no-progress", "--no-report", "--jobs", "1")
+    assert cli(*arguments)[0] == 0
+    original = (out / "metrics.csv").read_text()
+    record_path = next((out / "cache").glob("*/*.json"))
+    record = json.loads(record_path.read_text())
+    for value in record["metrics"].values():
+        value["value"] = 12345.0  # a forged value, the PNG and its hash left intact
+    record_path.write_text(json.dumps(record))
+    status, output, _ = cli(*arguments)
+    assert status == 0 and "2 from cache, 1 computed now" in output
+    assert (out / "metrics.csv").read_text() == original and "12345" not in original
