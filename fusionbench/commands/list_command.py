@@ -1,18 +1,19 @@
-"""``fusionbench list algorithms|metrics|datasets``: what is registered, with its metadata."""
+"""``fusionbench list algorithms|metrics|datasets|suites``: what is registered, with its metadata."""
 from __future__ import annotations
 
 import argparse
 
 NAME = "list"
-HELP = "list registered algorithms, metrics or datasets"
+HELP = "list registered algorithms, metrics, datasets or suites"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=("algorithms", "metrics", "datasets"), help="what to list")
+    parser.add_argument("what", choices=("algorithms", "metrics", "datasets", "suites"), help="what to list")
 
 
 def run(arguments: argparse.Namespace) -> int:
-    listers = {"algorithms": _algorithm_rows, "metrics": _metric_rows, "datasets": _dataset_rows}
+    listers = {"algorithms": _algorithm_rows, "metrics": _metric_rows, "datasets": _dataset_rows,
+               "suites": _suite_rows}
     header, rows = listers[arguments.what]()
     print(format_table(header, rows))
     return 0
@@ -40,6 +41,17 @@ def _dataset_rows():
     rows = [(dataset.name, dataset.family, str(len(dataset.items)), dataset.title)
             for dataset in map(get_dataset, list_datasets())]
     return ("name", "family", "items", "title"), rows
+
+
+def _suite_rows():
+    from ..harness.suites import SUITES
+
+    rows = []
+    for suite in SUITES.values():
+        selection = suite.selection()
+        datasets = ",".join(suite.datasets) if suite.datasets else "every registered dataset"
+        rows.append((suite.name, str(len(selection.algorithms)), datasets, suite.description))
+    return ("name", "algorithms", "datasets", "description"), rows
 
 
 def _input_range(minimum: int, maximum: int | None) -> str:
