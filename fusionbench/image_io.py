@@ -212,6 +212,17 @@ def is_grey(image: np.ndarray) -> bool:
     return image.ndim == 2
 
 
+def match_channels(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Grey sources repeated to RGB when others are colour (a colour visible image with a
+    single-channel infrared one, as 4 of VIFB's 21 pairs are); otherwise the images as they are.
+
+    The grey plane is thus paired with each colour plane, as VIFB's methods and metrics do.
+    """
+    if all(image.ndim == 2 for image in images) or all(image.ndim == 3 for image in images):
+        return list(images)
+    return [to_colour(image) for image in images]
+
+
 def check_sources(images: Sequence[np.ndarray], labels: Sequence[str] | None = None,
                   minimum: int = 1) -> None:
     """Refuse source sets that cannot be fused or compared: too few, or mismatched size/channels."""

@@ -106,3 +106,15 @@ def test_written_files_get_the_usual_permissions_not_mkstemps_private_ones(tmp_p
     write_text_atomic(tmp_path / "t.txt", "x")
     for name in ("g.png", "t.txt"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_grey_source_beside_colour_ones_is_repeated_to_rgb_and_matching_sets_are_untouched():
+    from fusionbench.image_io import match_channels
+
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    colour = np.zeros((3, 4, 3), dtype=np.uint8)
+    visible, infrared = match_channels([colour, grey])
+    assert infrared.shape == (3, 4, 3) and all(np.array_equal(infrared[:, :, c], grey) for c in range(3))
+    assert visible is colour
+    both_grey = match_channels([grey, grey])
+    assert all(image is grey for image in both_grey)

@@ -50,7 +50,7 @@ def run(arguments: argparse.Namespace) -> int:
     allow_outside_sources(arguments.allow_outside_sources)
     from ..datasets import get_dataset
     from ..errors import ConfigError, DataNotFoundError, FusionBenchError, ImageError
-    from ..image_io import read_image
+    from ..image_io import match_channels, read_image
     from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
     from ..metrics.protocols import get_protocol
     from ..registry import get_metric
@@ -80,7 +80,7 @@ def run(arguments: argparse.Namespace) -> int:
             continue
         try:
             source_paths = item.source_paths()
-            fused, sources = prepare_images(read_image(path), [read_image(p) for p in source_paths],
+            fused, sources = prepare_images(read_image(path), match_channels([read_image(p) for p in source_paths]),
                                             labels=[str(path), *map(str, source_paths)])
             names = requested or applicable_metrics(len(sources))
             values = compute_metrics(names, fused, sources, protocol)

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..image_io import check_sources, read_image, write_png
+    from ..image_io import check_sources, match_channels, read_image, write_png
     from ..registry import get_algorithm
 
     spec = get_algorithm(arguments.algorithm)
@@ -64,7 +64,7 @@ def run(arguments: argparse.Namespace) -> int:
             options[flag] = value
     check_options(spec, options)
     labels = [str(path) for path in arguments.inputs]
-    images = [read_image(path) for path in arguments.inputs]
+    images = match_channels([read_image(path) for path in arguments.inputs])
     check_sources(images, labels, minimum=max(2, spec.min_inputs))
     family = choose_family(spec, images, arguments.family)
     algorithm = spec.create(**options)

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     from ..errors import FusionBenchError
-    from ..image_io import read_image
+    from ..image_io import match_channels, read_image
     from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
     from ..metrics.protocols import get_protocol
     from ..registry import get_metric
@@ -32,7 +32,7 @@ def run(arguments: argparse.Namespace) -> int:
     requested = [get_metric(name).name for name in arguments.metrics] if arguments.metrics else None
     paths = [arguments.fused, *arguments.sources]
     fused, *sources = (read_image(path) for path in paths)
-    fused, sources = prepare_images(fused, sources, labels=paths)
+    fused, sources = prepare_images(fused, match_channels(sources), labels=paths)
     names = requested or applicable_metrics(len(sources))
     values: dict[str, float] = {}
     failures: dict[str, str] = {}

@@ -20,6 +20,12 @@ from .fetching import LocalFile, RemoteFile, fetch, github_raw_url
 
 IFCNN_REPOSITORY = "uzeful/IFCNN"
 IFCNN_COMMIT = "8fe59c2b1553e52acc793986208ca479d134a8da"
+VIFB_REPOSITORY = "xingchenzhang/VIFB"
+VIFB_COMMIT = "22b2ea9d91499cc5962d9bdcae9c290270f0fade"
+
+#: Packaged file lists: (CSV, repository, commit). Each row: mirror path, upstream path, SHA-256, bytes.
+_FILE_LISTS = (("upstream_files.csv", IFCNN_REPOSITORY, IFCNN_COMMIT),
+               ("vifb_files.csv", VIFB_REPOSITORY, VIFB_COMMIT))
 
 
 @dataclass(frozen=True)
@@ -56,14 +62,14 @@ class Dataset:
 
 @lru_cache(maxsize=1)
 def upstream_files() -> dict[str, RemoteFile]:
-    """Every upstream file by mirror path (e.g. ``lytro/lytro-01-A.jpg``)."""
-    table = resources.files(__package__).joinpath("upstream_files.csv").read_text(encoding="utf-8")
+    """Every upstream file by mirror path (e.g. ``lytro/lytro-01-A.jpg``, ``vifb/vi/carLight.jpg``)."""
     files = {}
-    for row in csv.DictReader(table.splitlines()):
-        files[row["mirror_path"]] = RemoteFile(
-            mirror_path=row["mirror_path"],
-            url=github_raw_url(IFCNN_REPOSITORY, IFCNN_COMMIT, row["upstream_path"]),
-            sha256=row["sha256"], size=int(row["bytes"]))
+    for table_name, repository, commit in _FILE_LISTS:
+        table = resources.files(__package__).joinpath(table_name).read_text(encoding="utf-8")
+        for row in csv.DictReader(table.splitlines()):
+            files[row["mirror_path"]] = RemoteFile(
+                mirror_path=row["mirror_path"], url=github_raw_url(repository, commit, row["upstream_path"]),
+                sha256=row["sha256"], size=int(row["bytes"]))
     return files
 
 
@@ -79,6 +85,16 @@ def _group(folder: str, pattern: str) -> dict[str, list[RemoteFile]]:
     return groups
 
 
+def _vifb_groups() -> dict[str, list[RemoteFile]]:
+    """VIFB's inputs: ``vifb/vi/NAME.jpg`` and ``vifb/ir/NAME.jpg`` (its published results are not sources)."""
+    groups: dict[str, list[RemoteFile]] = defaultdict(list)
+    for path, remote in upstream_files().items():
+        match = re.fullmatch(r"vifb/(vi|ir)/(?P<item>[^/]+)\.jpg", path)
+        if match:
+            groups[match.group("item")].append(remote)
+    return groups
+
+
 def _items(dataset: str, family: str, groups: dict[str, list[RemoteFile]], order) -> tuple[Item, ...]:
     return tuple(Item(dataset, name, family, tuple(sorted(files, key=order)))
                  for name, files in sorted(groups.items()))
@@ -88,6 +104,8 @@ _LYTRO_CITATION = ("M. Nejati, S. Samavi, S. Shirani, Multi-focus image fusion u
                    "sparse representation, Information Fusion 25 (2015) 72-84")
 _TNO_CITATION = "A. Toet, TNO Image Fusion Dataset, figshare (2014), doi:10.6084/m9.figshare.1008029"
 _MEDICAL_CITATION = "The Whole Brain Atlas, Harvard Medical School (K. A. Johnson, J. A. Becker)"
+_VIFB_CITATION = ("X. Zhang, P. Ye, G. Xiao, VIFB: A Visible and Infrared Image Fusion Benchmark, CVPR "
+                  "Workshops 2020; images from the INO video analytics dataset and RGB-T tracking datasets")
 _MEF_CITATION = ("K. Ma, K. Zeng, Z. Wang, Perceptual quality assessment for multi-exposure image fusion, "
                  "IEEE TIP 24 (11) (2015) 3345-3356")
 
@@ -97,6 +115,7 @@ def builtin_datasets() -> dict[str, Dataset]:
     """The five test sets of the IFCNN paper, as shipped in its repository."""
     source_letter = lambda remote: remote.file_name  # noqa: E731 - A < B < C sorts by name
     tno_order = lambda remote: 0 if remote.file_name.endswith("_Vis.png") else 1  # noqa: E731
+    visible_first = lambda remote: 0 if "/vi/" in remote.mirror_path else 1  # noqa: E731
     datasets = [
         Dataset("lytro", MULTI_FOCUS, "Lytro multi-focus (20 colour pairs, 520x520)", _LYTRO_CITATION,
                 "research use; cite the dataset paper",
@@ -111,6 +130,9 @@ def builtin_datasets() -> dict[str, Dataset]:
         Dataset("medical", MEDICAL, "Multi-modal medical (8 grey pairs: CT/MR, MR/MR)", _MEDICAL_CITATION,
                 "research use; Whole Brain Atlas terms",
                 _items("medical", MEDICAL, _group("medical", r"(?P<item>c\d\d)_[12]\.tif"), source_letter)),
+        Dataset("vifb", INFRARED_VISUAL, "VIFB visible-infrared (21 pairs: colour visible first, infrared)",
+                _VIFB_CITATION, "no licence stated upstream; research use, cite VIFB and the image sources",
+                _items("vifb", INFRARED_VISUAL, _vifb_groups(), visible_first)),
         Dataset("mef", MULTI_EXPOSURE, "Multi-exposure stacks (6 colour stacks, 3-6 exposures)", _MEF_CITATION,
                 "research use; cite the dataset paper",
                 _items("mef", MULTI_EXPOSURE, _group("mef", r".+\.jpg"), source_letter)),

@@ -112,12 +112,12 @@ def describe_error(error: BaseException) -> str:
 
 
 def _decode_sources(order: WorkOrder) -> list:
-    from ..image_io import decode_image, read_image
+    from ..image_io import decode_image, match_channels, read_image
 
     task = order.task
     if order.sources is None:
-        return [read_image(path) for path in task.source_paths]
-    return [decode_image(data, Path(path).name) for data, path in zip(order.sources, task.source_paths)]
+        return match_channels([read_image(path) for path in task.source_paths])
+    return match_channels([decode_image(data, Path(path).name) for data, path in zip(order.sources, task.source_paths)])
 
 
 def perform(order: WorkOrder, report: Callable[[str, str, WorkResult], None] | None = None) -> WorkResult:
