@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 
 from ..registry import register_metric
+from .evaluation import accepts_uint8_grey
+from .filtering import same_maps
 
 #: DoG contrast sensitivity function S(f) = exp(-(f/f0)^2) - a exp(-(f/f1)^2), f in cycles/degree.
 CSF_F0 = 15.3870
@@ -24,20 +26,43 @@ MASKING_K, MASKING_H, MASKING_P, MASKING_Q, MASKING_Z = 1.0, 1.0, 3.0, 2.0, 1e-4
 SIGNAL_FLOOR = 1e-10
 
 
-@lru_cache(maxsize=8)
+#: The CSF of shapes up to this many pixels is kept (at most 4 shapes, 16 MiB each); larger ones
+#: are computed a strip at a time where they are applied.
+CACHED_CSF_PIXELS = 1 << 21
+
+
+def _frequency_axes(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.fft.fftfreq(shape[0]) * shape[0] / DEGREES_PER_IMAGE,
+            np.fft.fftfreq(shape[1]) * shape[1] / DEGREES_PER_IMAGE)
+
+
+def _response(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    radius = np.hypot(rows[:, None], columns[None, :])
+    return np.exp(-(radius / CSF_F0) ** 2) - CSF_A * np.exp(-(radius / CSF_F1) ** 2)
+
+
+@lru_cache(maxsize=4)
 def contrast_sensitivity(shape: tuple[int, int]) -> np.ndarray:
     """DoG CSF sampled on the FFT grid of an image of ``shape`` (unshifted, DC at [0, 0])."""
-    rows = np.fft.fftfreq(shape[0]) * shape[0] / DEGREES_PER_IMAGE
-    columns = np.fft.fftfreq(shape[1]) * shape[1] / DEGREES_PER_IMAGE
-    radius = np.hypot(rows[:, None], columns[None, :])
-    response = np.exp(-(radius / CSF_F0) ** 2) - CSF_A * np.exp(-(radius / CSF_F1) ** 2)
+    response = _response(*_frequency_axes(shape))
     response.setflags(write=False)
     return response
 
 
 def csf_filter(image: np.ndarray) -> np.ndarray:
-    """The image filtered by the CSF in the frequency domain (real part; periodic boundary)."""
-    return np.real(np.fft.ifft2(np.fft.fft2(image) * contrast_sensitivity(image.shape)))
+    """The image filtered by the CSF in the frequency domain (real part; periodic boundary).
+
+    The spectrum is weighted and transformed back in place, so besides the result the filter
+    holds one complex image.
+    """
+    spectrum = np.fft.fft2(image)
+    if image.size <= CACHED_CSF_PIXELS:
+        spectrum *= contrast_sensitivity(image.shape)
+    else:
+        rows, columns = _frequency_axes(image.shape)
+        for start in range(0, image.shape[0], 256):
+            spectrum[start:start + 256] *= _response(rows[start:start + 256], columns)
+    return np.fft.ifft2(spectrum, out=spectrum).real.copy()
 
 
 def _gaussian(sigma: float) -> np.ndarray:
@@ -46,14 +71,15 @@ def _gaussian(sigma: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def masked_contrast(filtered: np.ndarray) -> np.ndarray:
-    """C' = |C|^3 / (|C|^2 + 1e-4) of the local contrast C = (G_2*I)/(G_4*I) - 1.
+def masked_contrast(filtered: np.ndarray, keep: slice = slice(None)) -> np.ndarray:
+    """C' = |C|^3 / (|C|^2 + 1e-4) of the local contrast C = (G_2*I)/(G_4*I) - 1, on rows ``keep``
+    (of a strip: see :func:`~fusionbench.metrics.filtering.same_maps`).
 
     Gaussian filtering is 'same' size with zero padding, as the reference code's ``filter2``;
     kernels are normalised to sum 1.
     """
     fine, coarse = (cv2.sepFilter2D(filtered, cv2.CV_64F, _gaussian(s), _gaussian(s),
-                                    borderType=cv2.BORDER_CONSTANT) for s in CONTRAST_SIGMAS)
+                                    borderType=cv2.BORDER_CONSTANT)[keep] for s in CONTRAST_SIGMAS)
     contrast = np.divide(fine, coarse, out=np.ones_like(fine), where=np.abs(coarse) > SIGNAL_FLOOR) - 1.0
     contrast = np.abs(contrast)
     return MASKING_K * contrast ** MASKING_P / (MASKING_H * contrast ** MASKING_Q + MASKING_Z)
@@ -70,6 +96,7 @@ def _ratio_of_smaller(x: np.ndarray, y: np.ndarray) -> np.ndarray:
              "Image and Vision Computing 27 (10) (2009) 1421-1432",
     variant="Q_CB with the DoG CSF (f0=15.387, f1=1.3456, a=0.7622; image = 15 deg), contrast "
             "G_sigma2/G_sigma4 - 1, masking |C|^3/(|C|^2+1e-4), saliency C'^2, grey 0..255")
+@accepts_uint8_grey
 def chen_blum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """Q_CB = mean over pixels of lambda_A Q_AF + lambda_B Q_BF.
 
@@ -79,13 +106,22 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     Choices stated: images are used in grey levels 0..255 as given (the zhengliu6699 code also
     min-max stretches each image, which is undefined for constant images); the real part of the
     inverse FFT is kept; contrast is 0 where the coarse response vanishes. Equal constant images
-    score 1.
+    score 1. The quality map is computed in strips of rows from the whole CSF-filtered images.
     """
-    fused_contrast = masked_contrast(csf_filter(fused))
-    contrasts = [masked_contrast(csf_filter(source)) for source in sources]
+    first, second = sources
+    filtered = [csf_filter(image) for image in ([fused, first] if second is first else [fused, first, second])]
+    quality, = same_maps(_preservation_map, filtered, radius=CONTRAST_WINDOW // 2)
+    return float(np.mean(quality))
+
+
+def _preservation_map(keep: slice, fused: np.ndarray, first: np.ndarray,
+                      second: np.ndarray | None = None) -> tuple[np.ndarray]:
+    """lambda_A Q_AF + lambda_B Q_BF on rows ``keep`` of a strip of the CSF-filtered images."""
+    fused_contrast = masked_contrast(fused, keep)
+    contrasts = [masked_contrast(first, keep)]
+    contrasts.append(contrasts[0] if second is None else masked_contrast(second, keep))
     squares = [contrast * contrast for contrast in contrasts]
     total = squares[0] + squares[1]
     saliency_first = np.divide(squares[0], total, out=np.full_like(total, 0.5), where=total > 0)
-    quality = (saliency_first * _ratio_of_smaller(contrasts[0], fused_contrast)
-               + (1.0 - saliency_first) * _ratio_of_smaller(contrasts[1], fused_contrast))
-    return float(np.mean(quality))
+    return (saliency_first * _ratio_of_smaller(contrasts[0], fused_contrast)
+            + (1.0 - saliency_first) * _ratio_of_smaller(contrasts[1], fused_contrast)),

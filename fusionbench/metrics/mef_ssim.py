@@ -7,7 +7,8 @@ import numpy as np
 
 from ..errors import MetricError
 from ..registry import register_metric
-from .filtering import box_sum_valid, filter_valid, gaussian_kernel_1d
+from .evaluation import accepts_uint8_grey
+from .filtering import box_sum_valid, exact_samples, filter_valid, gaussian_kernel_1d, valid_maps
 
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -20,9 +21,12 @@ EPS = float(np.finfo(np.float64).eps)
 
 def downsample(image: np.ndarray) -> np.ndarray:
     """Mean of each 2x2 block whose top-left is the pixel (last row/column replicated), then every
-    other row and column starting with the first: ceil(M/2) x ceil(N/2), not rounded."""
+    other row and column starting with the first: ceil(M/2) x ceil(N/2), not rounded (float64).
+    Grey levels (uint8) are summed as uint16: exact, as in float64."""
     rows, columns = -(-image.shape[0] // 2), -(-image.shape[1] // 2)
     padded = np.pad(image, ((0, 1), (0, 1)), mode="edge")
+    if padded.dtype == np.uint8:
+        padded = padded.astype(np.uint16)
     # Only the kept positions are averaged: top-left corners at even (0-based) rows and columns.
     top, bottom = padded[0:2 * rows:2], padded[1:2 * rows + 1:2]
     return (top[:, 0:2 * columns:2] + bottom[:, 0:2 * columns:2]
@@ -30,7 +34,15 @@ def downsample(image: np.ndarray) -> np.ndarray:
 
 
 def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
-    """Mean MEF-SSIM quality map of one scale (``mef_ssim.m``), vectorised over the 'valid' grid.
+    """Mean MEF-SSIM quality map of one scale (``mef_ssim.m``) over the 'valid' grid of the 11x11
+    window, the map computed in strips by :func:`quality_map`."""
+    quality, = valid_maps(lambda *strips: (quality_map(list(strips[:-1]), strips[-1]),), [*stack, fused],
+                          WINDOW_SIZE)
+    return float(np.mean(quality))
+
+
+def quality_map(stack: list[np.ndarray], fused: np.ndarray) -> np.ndarray:
+    """MEF-SSIM quality per 11x11 window of (a strip of) one scale, vectorised over the 'valid' grid.
 
     For each 11x11 window with box means mu_k and signal strengths ed_k = ||x_k - mu_k|| + 0.001:
     consistency R = (||sum_k (x_k-mu_k)|| + eps) / (sum_k ||x_k-mu_k|| + eps) clipped into (0, 1);
@@ -41,6 +53,8 @@ def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
     follow from the pairwise box and Gaussian covariances of the exposures, so no window loop is
     needed.
     """
+    stack = [exact_samples(image) for image in stack]
+    fused = exact_samples(fused)
     count = len(stack)
     area = float(WINDOW_SIZE * WINDOW_SIZE)
     pairs = list(itertools.combinations_with_replacement(range(count), 2))
@@ -78,8 +92,7 @@ def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
     cross = np.zeros_like(fused_mean)
     for k in range(count):
         cross += coefficients[k] * (filter_valid(stack[k] * fused, kernel) - means[k] * fused_mean)
-    quality = (2.0 * cross + STABILITY) / (desired_var + fused_var + STABILITY)
-    return float(np.mean(quality))
+    return (2.0 * cross + STABILITY) / (desired_var + fused_var + STABILITY)
 
 
 @register_metric(
@@ -88,6 +101,7 @@ def single_scale_quality(stack: list[np.ndarray], fused: np.ndarray) -> float:
              "IEEE Transactions on Image Processing 24 (11) (2015) 3345-3356",
     variant="mef_ms_ssim.m defaults on grey 0..255: 3 scales, weights [0.0448 0.2856 0.3001] "
             "renormalised, Gaussian 11x11 sigma 1.5, C=(0.03*255)^2; does NOT reproduce the IFCNN paper")
+@accepts_uint8_grey
 def mef_ssim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """Overall multi-scale MEF-SSIM = prod_l Q_l^(w_l), w = [0.0448, 0.2856, 0.3001] / 0.6305.
 

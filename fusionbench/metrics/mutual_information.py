@@ -9,13 +9,41 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
+from .evaluation import accepts_uint8_grey
 
 LEVELS = 256
+#: Pixels counted per ``np.bincount`` call (bounds the intp temporary it makes).
+CHUNK_PIXELS = 1 << 20
 
 
 def grey_levels(image: np.ndarray) -> np.ndarray:
-    """Integer grey levels 0..255 of a grey image in 0..255 (rounded, clipped), as intp."""
-    return np.clip(np.rint(image), 0, LEVELS - 1).astype(np.intp).ravel()
+    """Integer grey levels 0..255 of a grey image in 0..255 (rounded, clipped), flattened: uint8
+    input as it is, anything else rounded and clipped to uint8."""
+    if image.dtype == np.uint8:
+        return image.ravel()
+    return np.clip(np.rint(image), 0, LEVELS - 1).astype(np.uint8).ravel()
+
+
+def histogram(levels: np.ndarray) -> np.ndarray:
+    """Counts of each of the 256 grey levels (int64)."""
+    return _bincount(levels, LEVELS)
+
+
+def joint_histogram(levels_x: np.ndarray, levels_y: np.ndarray) -> np.ndarray:
+    """256 x 256 counts of the level pairs (x, y) (int64): bin 256 x + y, counted in chunks."""
+    counts = np.zeros(LEVELS * LEVELS, np.int64)
+    for start in range(0, levels_x.size, CHUNK_PIXELS):
+        pairs = levels_x[start:start + CHUNK_PIXELS].astype(np.uint16) << 8
+        pairs |= levels_y[start:start + CHUNK_PIXELS]
+        counts += np.bincount(pairs, minlength=LEVELS * LEVELS)
+    return counts.reshape(LEVELS, LEVELS)
+
+
+def _bincount(values: np.ndarray, bins: int) -> np.ndarray:
+    counts = np.zeros(bins, np.int64)
+    for start in range(0, values.size, CHUNK_PIXELS):
+        counts += np.bincount(values[start:start + CHUNK_PIXELS], minlength=bins)
+    return counts
 
 
 def entropy_bits(counts: np.ndarray) -> float:
@@ -25,8 +53,8 @@ def entropy_bits(counts: np.ndarray) -> float:
 
 
 def information_terms(levels_x: np.ndarray, levels_y: np.ndarray) -> tuple[float, float, float]:
-    """(H(X), H(Y), MI(X;Y)) in bits from one 256x256 joint histogram built with ``np.bincount``."""
-    joint = np.bincount(levels_x * LEVELS + levels_y, minlength=LEVELS * LEVELS).reshape(LEVELS, LEVELS)
+    """(H(X), H(Y), MI(X;Y)) in bits from one 256x256 joint histogram (:func:`joint_histogram`)."""
+    joint = joint_histogram(levels_x, levels_y)
     entropy_x = entropy_bits(joint.sum(axis=1))
     entropy_y = entropy_bits(joint.sum(axis=0))
     joint_entropy = entropy_bits(joint.ravel())
@@ -40,6 +68,7 @@ def information_terms(levels_x: np.ndarray, levels_y: np.ndarray) -> tuple[float
              "of image fusion', Electronics Letters 44 (18) (2008) 1066-1067",
     variant="metricMI.m sw=1: 2*[MI(A,F)/(H(A)+H(F)) + MI(B,F)/(H(B)+H(F))], 256-bin histograms "
             "of grey levels; a term with H(X)+H(F)=0 counts 0")
+@accepts_uint8_grey
 def normalized_mutual_information(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """NMI = 2 [MI(A,F) / (H(A) + H(F)) + MI(B,F) / (H(B) + H(F))].
 
@@ -66,6 +95,7 @@ def normalized_mutual_information(fused: np.ndarray, sources: list[np.ndarray]) 
     citation="G. Qu, D. Zhang, P. Yan, Information measure for performance of image fusion, "
              "Electronics Letters 38 (7) (2002) 313-315",
     variant="MI = MI(A,F) + MI(B,F) in bits, 256x256 joint histograms of grey levels 0..255")
+@accepts_uint8_grey
 def mutual_information(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """MI = I(A;F) + I(B;F), each I(X;F) = H(X) + H(F) - H(X,F) in bits (log2), one bin per level.
 
@@ -81,9 +111,10 @@ def mutual_information(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     citation="J. W. Roberts, J. A. van Aardt, F. B. Ahmed, Assessment of image fusion procedures using "
              "entropy, image quality, and multispectral classification, J. Appl. Remote Sens. 2 (2008) 023522",
     variant="EN = -sum p_l log2 p_l over the 256-bin histogram of the fused grey levels (bits)")
+@accepts_uint8_grey
 def entropy(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """EN = -sum_l p_l log2 p_l, p_l the fraction of pixels with grey level l (256 bins), in bits.
 
     Range 0..8; a constant image has EN = 0.
     """
-    return entropy_bits(np.bincount(grey_levels(fused), minlength=LEVELS))
+    return entropy_bits(histogram(grey_levels(fused)))

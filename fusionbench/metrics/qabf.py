@@ -5,6 +5,8 @@ import cv2
 import numpy as np
 
 from ..registry import register_metric
+from .evaluation import accepts_uint8_grey
+from .filtering import same_maps
 
 #: Sigmoid constants of the paper: strength (Gamma_g, kappa_g, sigma_g) and orientation
 #: (Gamma_a, kappa_a, sigma_a). Note that with these printed values perfect preservation
@@ -17,14 +19,22 @@ WEIGHT_EXPONENT = 1.0
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
-def sobel_strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edge strength g = sqrt(sx^2 + sy^2) and orientation alpha = atan(sy / sx) in [-pi/2, pi/2].
+def sobel_responses(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """3x3 Sobel responses (sx, sy) as MATLAB ``filter2(sobel, image, 'same')``: correlation with
+    zero padding outside the image (the convention of the public reference codes), float64.
+    Grey levels (uint8) are filtered in int16: the responses are integers, exact either way."""
+    if image.dtype == np.uint8:
+        return tuple(cv2.Sobel(image, cv2.CV_16S, dx, 1 - dx, ksize=3, borderType=cv2.BORDER_CONSTANT)
+                     .astype(np.float64) for dx in (1, 0))
+    return (cv2.filter2D(image, cv2.CV_64F, _SOBEL_X, borderType=cv2.BORDER_CONSTANT),
+            cv2.filter2D(image, cv2.CV_64F, _SOBEL_X.T.copy(), borderType=cv2.BORDER_CONSTANT))
 
-    3x3 Sobel responses as MATLAB ``filter2(sobel, image, 'same')``: correlation with zero padding
-    outside the image (the convention of the public reference codes). alpha = pi/2 where sx = 0.
+
+def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """Edge strength g = sqrt(sx^2 + sy^2) and orientation alpha = atan(sy / sx) in [-pi/2, pi/2]
+    of the Sobel responses (:func:`sobel_responses`), on rows ``keep``. alpha = pi/2 where sx = 0.
     """
-    sx = cv2.filter2D(image, cv2.CV_64F, _SOBEL_X, borderType=cv2.BORDER_CONSTANT)
-    sy = cv2.filter2D(image, cv2.CV_64F, _SOBEL_X.T.copy(), borderType=cv2.BORDER_CONSTANT)
+    sx, sy = (response[keep] for response in sobel_responses(image))
     strength = np.hypot(sx, sy)
     orientation = np.arctan(np.divide(sy, sx, out=np.full_like(sy, np.inf), where=sx != 0))
     return strength, orientation
@@ -59,6 +69,7 @@ def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.nda
              "Letters 36 (4) (2000) 308-309",
     variant="Q^AB/F: 3x3 Sobel (zero-padded 'same'), sigmoids (0.9994,-15,0.5) and (0.9879,-22,0.8), "
             "orientation modulo pi, weights g^1 (F = A = B scores 0.9748)")
+@accepts_uint8_grey
 def qabf(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """Q^AB/F = sum(Q^AF w_A + Q^BF w_B) / sum(w_A + w_B), w_X = g_X^L with L = 1.
 
@@ -66,16 +77,28 @@ def qabf(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     paper's constants. Range [0, 0.9748] (the printed constants cap it below 1; Q^AF for F = A is
     0.97479 everywhere). Defined value: when both sources have no gradient anywhere (all-zero
     images, since zero padding gives any other constant image border edges) the result is
-    0.97479, the score of perfect preservation.
+    0.97479, the score of perfect preservation. The maps are computed in strips of rows; the
+    sums are taken over whole-image maps, as the reference code does.
     """
-    fused_edges = sobel_strength_orientation(fused)
-    numerator = 0.0
-    denominator = 0.0
-    for source in sources:
-        strength, orientation = sobel_strength_orientation(source)
-        weight = strength ** WEIGHT_EXPONENT
-        numerator += float(np.sum(edge_preservation((strength, orientation), fused_edges) * weight))
-        denominator += float(np.sum(weight))
+    first, second = sources
+    sums = same_maps(_weighted_preservation, [fused, first] if second is first else [fused, first, second],
+                     radius=1, count=2 if second is first else 4)
+    totals = [float(np.sum(values)) for values in sums]  # Q^XF w_X and w_X, for X = A (and B)
+    if second is first:
+        totals += totals
+    numerator = 0.0 + totals[0] + totals[2]
+    denominator = 0.0 + totals[1] + totals[3]
     if denominator == 0:
         return float(_sigmoid(np.array(1.0), STRENGTH_SIGMOID) * _sigmoid(np.array(1.0), ORIENTATION_SIGMOID))
     return numerator / denominator
+
+
+def _weighted_preservation(keep: slice, fused: np.ndarray, *sources: np.ndarray) -> list[np.ndarray]:
+    """Q^XF w_X and w_X = g_X^L on rows ``keep`` of a strip, for each source X."""
+    fused_edges = sobel_strength_orientation(fused, keep)
+    maps = []
+    for source in sources:
+        strength, orientation = sobel_strength_orientation(source, keep)
+        weight = strength ** WEIGHT_EXPONENT
+        maps += [edge_preservation((strength, orientation), fused_edges) * weight, weight]
+    return maps

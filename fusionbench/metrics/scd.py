@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
+from .evaluation import accepts_uint8_grey
 
 
 def correlation(x: np.ndarray, y: np.ndarray) -> float:
@@ -23,6 +24,7 @@ def correlation(x: np.ndarray, y: np.ndarray) -> float:
              "correlations of differences, AEU Int. J. Electron. Commun. 69 (12) (2015) 1890-1896",
     variant="SCD = r(F-B, A) + r(F-A, B), r the Pearson correlation over all pixels (grey 0..255); "
             "r = 0 for a constant image")
+@accepts_uint8_grey
 def scd(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """SCD = r(D1, A) + r(D2, B) with D1 = F - B (what F took from A), D2 = F - A, and
     r(X, Y) = sum((X - mean X)(Y - mean Y)) / sqrt(sum((X - mean X)^2) sum((Y - mean Y)^2)).
@@ -31,4 +33,6 @@ def scd(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     is 0.
     """
     first, second = sources
-    return correlation(fused - second, first) + correlation(fused - first, second)
+    # Differences in float64 (exact for grey levels; uint8 arithmetic would wrap around).
+    return (correlation(np.subtract(fused, second, dtype=np.float64), first)
+            + correlation(np.subtract(fused, first, dtype=np.float64), second))

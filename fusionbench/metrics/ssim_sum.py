@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
-from .filtering import gaussian_kernel_1d, local_moments
+from .evaluation import accepts_uint8_grey
+from .filtering import WindowStatistics, gaussian_kernel_1d, valid_maps
 
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -13,17 +14,24 @@ C1 = (0.01 * DYNAMIC_RANGE) ** 2  # K1 = 0.01
 C2 = (0.03 * DYNAMIC_RANGE) ** 2  # K2 = 0.03
 
 
+def ssim_map(x: WindowStatistics, y: WindowStatistics) -> np.ndarray:
+    """SSIM = ((2 mu_x mu_y + C1)(2 s_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)) per window."""
+    covariance = x.covariance(y)
+    return ((2.0 * x.mean * y.mean + C1) * (2.0 * covariance + C2)) / (
+        (x.mean * x.mean + y.mean * y.mean + C1) * (x.variance + y.variance + C2))
+
+
 def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:
     """Mean SSIM index of Wang et al. 2004 (``ssim_index.m``): Gaussian 11x11 window, sigma 1.5,
     K1 = 0.01, K2 = 0.03, L = 255, population moments, mean over the 'valid' map, no downsampling.
 
     SSIM = ((2 mu_x mu_y + C1)(2 s_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)).
-    Always defined (C1, C2 > 0); identical images give exactly 1.
+    Always defined (C1, C2 > 0); identical images give exactly 1. The map is computed in strips
+    (:func:`~fusionbench.metrics.filtering.valid_maps`).
     """
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
-    mu_x, mu_y, var_x, var_y, cov_xy = local_moments(x, y, kernel)
-    ssim = ((2.0 * mu_x * mu_y + C1) * (2.0 * cov_xy + C2)) / (
-        (mu_x * mu_x + mu_y * mu_y + C1) * (var_x + var_y + C2))
+    ssim, = valid_maps(lambda xs, ys: (ssim_map(WindowStatistics(xs, kernel), WindowStatistics(ys, kernel)),),
+                       [x, y], WINDOW_SIZE)
     return float(np.mean(ssim))
 
 
@@ -33,8 +41,22 @@ def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:
              "visibility to structural similarity, IEEE TIP 13 (4) (2004) 600-612",
     variant="SSIM(A,F) + SSIM(B,F), each the mean SSIM map (Gaussian 11x11, sigma 1.5, K1=0.01, K2=0.03, "
             "L=255, 'valid', no downsampling); range up to 2")
+@accepts_uint8_grey
 def ssim_sum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
-    """SSIM(A, F) + SSIM(B, F) with :func:`mean_ssim` (range [-2, 2]; 2 only if F = A = B)."""
+    """SSIM(A, F) + SSIM(B, F) with :func:`mean_ssim` (range [-2, 2]; 2 only if F = A = B).
+
+    Both maps are computed in one pass over strips, sharing the fused image's statistics.
+    """
     first, second = sources
-    first_score = mean_ssim(first, fused)
-    return first_score + (first_score if second is first else mean_ssim(second, fused))
+    if second is first:
+        first_score = mean_ssim(first, fused)
+        return first_score + first_score
+    kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
+
+    def strip_maps(first_strip, second_strip, fused_strip):
+        fused_stats = WindowStatistics(fused_strip, kernel)
+        return (ssim_map(WindowStatistics(first_strip, kernel), fused_stats),
+                ssim_map(WindowStatistics(second_strip, kernel), fused_stats))
+
+    first_map, second_map = valid_maps(strip_maps, [first, second, fused], WINDOW_SIZE, count=2)
+    return float(np.mean(first_map)) + float(np.mean(second_map))

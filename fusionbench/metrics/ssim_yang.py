@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
-from .filtering import WindowStatistics, gaussian_kernel_1d
+from .evaluation import accepts_uint8_grey
+from .filtering import WindowStatistics, gaussian_kernel_1d, valid_maps
 
 WINDOW_SIZE = 7
 WINDOW_SIGMA = 1.5
@@ -21,8 +22,8 @@ class GuardedStatistics(WindowStatistics):
     """Gaussian 7x7 (sigma 1.5) window statistics with metricYang's flat-window guard applied:
     a local variance below 1e-6 is rounding residue of E[x^2]-mu^2 and becomes 0."""
 
-    def __init__(self, image: np.ndarray):
-        super().__init__(image, gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA))
+    def __init__(self, image: np.ndarray, kernel: np.ndarray | None = None):
+        super().__init__(image, gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA) if kernel is None else kernel)
         self.flat = self.variance < FLAT_VARIANCE
         self.variance[self.flat] = 0.0
 
@@ -46,6 +47,7 @@ def guarded_ssim_map(x: GuardedStatistics, y: GuardedStatistics) -> np.ndarray:
              "image fusion, Information Fusion 9 (2) (2008) 156-160",
     variant="metricYang.m (Gaussian 7x7, sigma 1.5, C1=C2=2e-16, threshold 0.75, valid map mean) "
             "with flat windows defined: variance < 1e-6 -> 0, lambda = 0.5 when both variances are 0")
+@accepts_uint8_grey
 def issim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """Q_Y = mean over windows w of
     lambda_w SSIM(A,F|w) + (1-lambda_w) SSIM(B,F|w)  where SSIM(A,B|w) >= 0.75, else
@@ -54,17 +56,25 @@ def issim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     The released ``metricYang.m`` returns NaN or arbitrary ratios on flat windows (0/0 in lambda,
     floating-point residue against C = 2e-16); this implementation equals it to 10 digits wherever
     no window is flat, and is defined everywhere (a constant image pair scores 1 when all three
-    images are equal and constant).
+    images are equal and constant). The map is computed in strips (:func:`yang_score_map`).
     """
     first, second = sources
-    stats_first, stats_fused = GuardedStatistics(first), GuardedStatistics(fused)
-    stats_second = stats_first if second is first else GuardedStatistics(second)
+    kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
+    score, = valid_maps(lambda *strips: (yang_score_map(*strips, kernel=kernel),),
+                        [first, fused] if second is first else [first, fused, second], WINDOW_SIZE)
+    return float(np.mean(score))
+
+
+def yang_score_map(first: np.ndarray, fused: np.ndarray, second: np.ndarray | None = None, *,
+                   kernel: np.ndarray) -> np.ndarray:
+    """Per-window Q_Y of (a strip of) the images; ``second=None`` means the first source twice."""
+    stats_first, stats_fused = GuardedStatistics(first, kernel), GuardedStatistics(fused, kernel)
+    stats_second = stats_first if second is None else GuardedStatistics(second, kernel)
     similarity = guarded_ssim_map(stats_first, stats_second)
     ssim_first = guarded_ssim_map(stats_first, stats_fused)
-    ssim_second = ssim_first if second is first else guarded_ssim_map(stats_second, stats_fused)
+    ssim_second = ssim_first if second is None else guarded_ssim_map(stats_second, stats_fused)
     var_first, var_second = stats_first.variance, stats_second.variance
     variance_sum = var_first + var_second
     weight = np.divide(var_first, variance_sum, out=np.full_like(variance_sum, 0.5), where=variance_sum > 0)
     weighted = weight * ssim_first + (1.0 - weight) * ssim_second
-    score = np.where(similarity >= SIMILARITY_THRESHOLD, weighted, np.maximum(ssim_first, ssim_second))
-    return float(np.mean(score))
+    return np.where(similarity >= SIMILARITY_THRESHOLD, weighted, np.maximum(ssim_first, ssim_second))

@@ -5,7 +5,8 @@ import numpy as np
 
 from ..errors import MetricError
 from ..registry import register_metric
-from .filtering import WindowStatistics, filter_valid, gaussian_kernel_1d
+from .evaluation import accepts_uint8_grey
+from .filtering import WindowStatistics, filter_decimate, gaussian_kernel_1d, valid_maps
 
 #: Visual noise variance of the HVS model: 0.005 * 255^2.
 VISUAL_NOISE_VARIANCE = 0.005 * 255.0 * 255.0
@@ -44,50 +45,57 @@ def pyramid(image: np.ndarray) -> list[np.ndarray]:
     levels = [image]
     for scale in range(2, SCALES + 1):
         size = _window_size(scale)
-        levels.append(filter_valid(levels[-1], gaussian_kernel_1d(size, size / 5.0))[::2, ::2].copy())
+        levels.append(filter_decimate(levels[-1], gaussian_kernel_1d(size, size / 5.0)))
     return levels
 
 
-def information_maps(source_levels: list[np.ndarray],
-                     fused_statistics: list[WindowStatistics]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per scale ``(g, VID, VIND)`` maps of one source against the fused image (Sheikh & Bovik's
-    pixel-domain VIF channel, as revised by Han et al.).
+def channel_terms(source: WindowStatistics, fused: WindowStatistics,
+                  var_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(g, s_x^2, s_v^2)`` of one source against the fused image (Sheikh & Bovik's pixel-domain
+    VIF channel, as revised by Han et al.); ``var_y`` is the fused variance clamped at 0.
 
-    Scale s uses a Gaussian window N = 2^(5-s)+1, sigma = N/5 (see :func:`pyramid`).
     With sigma^2 = E[x^2]-mu^2 clamped at 0, g = s_xy/(s_x^2+1e-10), s_v^2 = s_y^2 - g s_xy, then
     in this order: s_x^2 < 1e-10 -> g=0, s_v^2=s_y^2, s_x^2=0; s_y^2 < 1e-10 -> g=0, s_v^2=0;
     g < 0 -> s_v^2=s_y^2, g=0; s_v^2 <= 1e-10 -> 1e-10.
-    VID = log10(1 + g^2 s_x^2/(s_v^2 + s_n^2)), VIND = log10(1 + s_x^2/s_n^2).
     """
-    maps = []
-    for level, fused_stats in zip(source_levels, fused_statistics):
-        source_stats = WindowStatistics(level, fused_stats.kernel)
-        cov_xy = source_stats.covariance(fused_stats)
-        var_x = np.maximum(source_stats.variance, 0.0)
-        var_y = np.maximum(fused_stats.variance, 0.0)
-        gain = cov_xy / (var_x + VARIANCE_FLOOR)
-        noise = var_y - gain * cov_xy
-        flat_source = var_x < VARIANCE_FLOOR
-        gain[flat_source] = 0.0
-        noise[flat_source] = var_y[flat_source]
-        var_x[flat_source] = 0.0
-        flat_fused = var_y < VARIANCE_FLOOR
-        gain[flat_fused] = 0.0
-        noise[flat_fused] = 0.0
-        negative = gain < 0
-        noise[negative] = var_y[negative]
-        gain[negative] = 0.0
-        noise[noise <= VARIANCE_FLOOR] = VARIANCE_FLOOR
-        vid = np.log10(1.0 + gain * gain * var_x / (noise + VISUAL_NOISE_VARIANCE))
-        vind = np.log10(1.0 + var_x / VISUAL_NOISE_VARIANCE)
-        maps.append((gain, vid, vind))
-    return maps
+    cov_xy = source.covariance(fused)
+    var_x = np.maximum(source.variance, 0.0)
+    gain = cov_xy / (var_x + VARIANCE_FLOOR)
+    noise = var_y - gain * cov_xy
+    flat_source = var_x < VARIANCE_FLOOR
+    gain[flat_source] = 0.0
+    noise[flat_source] = var_y[flat_source]
+    var_x[flat_source] = 0.0
+    flat_fused = var_y < VARIANCE_FLOOR
+    gain[flat_fused] = 0.0
+    noise[flat_fused] = 0.0
+    negative = gain < 0
+    noise[negative] = var_y[negative]
+    gain[negative] = 0.0
+    noise[noise <= VARIANCE_FLOOR] = VARIANCE_FLOOR
+    return gain, var_x, noise
 
 
-def fused_statistics(fused: np.ndarray) -> list[WindowStatistics]:
-    """Window statistics of the fused image at every scale (shared by both sources)."""
-    return [WindowStatistics(level, gaussian_kernel_1d(_window_size(scale), _window_size(scale) / 5.0))
-            for scale, level in enumerate(pyramid(fused), start=1)]
+def information_maps(first: np.ndarray, second: np.ndarray | None, fused: np.ndarray,
+                     kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(VID, VIND)`` of (a strip of) one scale, each pixel from source 1 where g1 < g2 strictly,
+    else from source 2 (``second=None``: source 1 twice).
+
+    VID = log10(1 + g^2 s_x^2/(s_v^2 + s_n^2)), VIND = log10(1 + s_x^2/s_n^2), with the channel
+    terms of :func:`channel_terms`; the logarithms are taken of the chosen source's terms only.
+    """
+    fused_stats = WindowStatistics(fused, kernel)
+    var_y = np.maximum(fused_stats.variance, 0.0)
+    first_stats = WindowStatistics(first, kernel)
+    gain, var_x, noise = channel_terms(first_stats, fused_stats, var_y)
+    if second is not None:
+        gain_2, var_x_2, noise_2 = channel_terms(WindowStatistics(second, kernel), fused_stats, var_y)
+        from_first = gain < gain_2
+        gain, var_x, noise = (np.where(from_first, term_1, term_2) for term_1, term_2 in
+                              ((gain, gain_2), (var_x, var_x_2), (noise, noise_2)))
+    vid = np.log10(1.0 + gain * gain * var_x / (noise + VISUAL_NOISE_VARIANCE))
+    vind = np.log10(1.0 + var_x / VISUAL_NOISE_VARIANCE)
+    return vid, vind
 
 
 @register_metric(
@@ -96,6 +104,7 @@ def fused_statistics(fused: np.ndarray) -> list[WindowStatistics]:
              "information fidelity, Information Fusion 14 (2) (2013) 127-135",
     variant="VIFF_Public.m on MATLAB-rounded grey 0..255: 4 scales, weights [1 0 0.15 1]/2.15, "
             "VID/VIND per pixel from source 1 where g1 < g2 else source 2")
+@accepts_uint8_grey
 def viff(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """VIFF(A, B, F) = sum_s p_s * sum(VID_s + 1e-7) / sum(VIND_s + 1e-7).
 
@@ -103,20 +112,27 @@ def viff(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     source B otherwise, exactly as the released ``VIFF_Public.m`` (so the order of the sources is
     part of the definition). Colour inputs arrive as grey (the released code would use CIELAB L*,
     the golden values and the IFCNN paper use grey). A constant image pair has VIND = 0
-    everywhere and VIFF = 1 by the 1e-7 constants; the value is always finite.
+    everywhere and VIFF = 1 by the 1e-7 constants; the value is always finite. Each scale's maps
+    are computed in strips (:func:`information_maps`); scale 2 has weight 0 and is not computed.
     """
     first, second = sources
     if min(fused.shape[:2]) < minimum_side():
         raise MetricError(f"VIFF needs images at least {minimum_side()} pixels on the shorter side (4 scales), "
                           f"got {fused.shape[1]}x{fused.shape[0]}")
-    fused_stats = fused_statistics(fused)
-    maps_first = information_maps(pyramid(first), fused_stats)
-    # The ifcnn-paper protocol passes the same array twice: reuse its maps.
-    maps_second = maps_first if second is first else information_maps(pyramid(second), fused_stats)
+    # The ifcnn-paper protocol passes the same array twice: its maps are those of source 1 alone.
+    images = [first, fused] if second is first else [first, fused, second]
+    pyramids = [pyramid(image) for image in images]
     total = 0.0
-    for weight, (g1, vid1, vind1), (g2, vid2, vind2) in zip(SCALE_WEIGHTS, maps_first, maps_second):
-        from_first = g1 < g2
-        vid = np.where(from_first, vid1, vid2)
-        vind = np.where(from_first, vind1, vind2)
-        total += weight * (np.sum(vid + SUM_CONSTANT) / np.sum(vind + SUM_CONSTANT))
+    for scale, weight in enumerate(SCALE_WEIGHTS, start=1):
+        if weight == 0:
+            continue  # adds weight * (a finite ratio) = 0 exactly
+        size = _window_size(scale)
+        kernel = gaussian_kernel_1d(size, size / 5.0)
+        vid, vind = valid_maps(
+            lambda first_strip, fused_strip, second_strip=None:
+                information_maps(first_strip, second_strip, fused_strip, kernel),
+            [levels[scale - 1] for levels in pyramids], size, count=2)
+        vid += SUM_CONSTANT
+        vind += SUM_CONSTANT
+        total += weight * (np.sum(vid) / np.sum(vind))
     return float(total)
