@@ -84,11 +84,13 @@ def device_label(algorithm: Any) -> str:
     return device
 
 
-def compute_metric_value(name: str, fused, sources, protocol: str) -> float:
-    """One metric value through the metrics package's evaluation (colour policy + protocol)."""
-    from ..metrics.evaluation import compute_metrics
+def compute_metric_value(name: str, inputs, protocol: str) -> float:
+    """One metric value through the metrics package's evaluation (colour policy + protocol).
 
-    value = float(compute_metrics([name], fused, sources, protocol)[name])
+    ``inputs`` is the fused image's :class:`~fusionbench.metrics.evaluation.MetricInputs`, kept for
+    all its metrics so that validation and each grey conversion happen once per image.
+    """
+    value = float(inputs.compute(name, protocol))
     if not math.isfinite(value):
         raise MetricError(f"{name} returned {value}")
     return value
@@ -160,10 +162,13 @@ def _perform(order: WorkOrder, report: Callable[[str, str, WorkResult], None]) -
         result.height, result.width = int(fused.shape[0]), int(fused.shape[1])
     else:
         fused = decode_image(order.fused_png, task.png)
+    from ..metrics.evaluation import MetricInputs
+
+    inputs = MetricInputs(fused, sources)
     for job in order.metrics:
         report(METRIC, job.name, result)
         try:
-            result.values[job.key] = compute_metric_value(job.name, fused, sources, job.protocols[0])
+            result.values[job.key] = compute_metric_value(job.name, inputs, job.protocols[0])
         except Exception as error:  # recorded per item; the run goes on
             message = describe_error(error)
             result.failures.extend(failure_record(task, METRIC, job.name, message, protocol)
