@@ -68,8 +68,8 @@ def quality_map(stack: list[np.ndarray], fused: np.ndarray) -> np.ndarray:
     strengths = [norm + SIGNAL_OFFSET for norm in norms]
     total_scatter = sum(scatter[k, l] * (1.0 if k == l else 2.0) for k, l in pairs)
     consistency = (np.sqrt(np.maximum(total_scatter, 0.0)) + EPS) / (sum(norms) + EPS)
-    consistency[consistency > 1] = 1 - EPS
-    consistency[consistency < 0] = EPS
+    np.putmask(consistency, consistency > 1, 1 - EPS)
+    np.putmask(consistency, consistency < 0, EPS)
     exponent = np.minimum(np.tan(np.pi / 2 * consistency), MAX_EXPONENT)
     weights = [(strength / WINDOW_SIZE) ** exponent + EPS for strength in strengths]
     normaliser = sum(weights)

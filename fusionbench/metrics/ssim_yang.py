@@ -25,7 +25,7 @@ class GuardedStatistics(WindowStatistics):
     def __init__(self, image: np.ndarray, kernel: np.ndarray | None = None):
         super().__init__(image, gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA) if kernel is None else kernel)
         self.flat = self.variance < FLAT_VARIANCE
-        self.variance[self.flat] = 0.0
+        np.putmask(self.variance, self.flat, 0.0)
 
 
 def guarded_ssim_map(x: GuardedStatistics, y: GuardedStatistics) -> np.ndarray:
@@ -36,7 +36,7 @@ def guarded_ssim_map(x: GuardedStatistics, y: GuardedStatistics) -> np.ndarray:
     there): the covariance is 0 where either variance was zeroed as flat.
     """
     covariance = x.covariance(y)
-    covariance[x.flat | y.flat] = 0.0
+    np.putmask(covariance, x.flat | y.flat, 0.0)
     return ((2.0 * x.mean * y.mean + C1) * (2.0 * covariance + C2)) / (
         (x.mean * x.mean + y.mean * y.mean + C1) * (x.variance + y.variance + C2))
 

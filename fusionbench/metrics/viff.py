@@ -63,16 +63,16 @@ def channel_terms(source: WindowStatistics, fused: WindowStatistics,
     gain = cov_xy / (var_x + VARIANCE_FLOOR)
     noise = var_y - gain * cov_xy
     flat_source = var_x < VARIANCE_FLOOR
-    gain[flat_source] = 0.0
-    noise[flat_source] = var_y[flat_source]
-    var_x[flat_source] = 0.0
+    np.putmask(gain, flat_source, 0.0)
+    np.copyto(noise, var_y, where=flat_source)
+    np.putmask(var_x, flat_source, 0.0)
     flat_fused = var_y < VARIANCE_FLOOR
-    gain[flat_fused] = 0.0
-    noise[flat_fused] = 0.0
+    np.putmask(gain, flat_fused, 0.0)
+    np.putmask(noise, flat_fused, 0.0)
     negative = gain < 0
-    noise[negative] = var_y[negative]
-    gain[negative] = 0.0
-    noise[noise <= VARIANCE_FLOOR] = VARIANCE_FLOOR
+    np.copyto(noise, var_y, where=negative)
+    np.putmask(gain, negative, 0.0)
+    np.putmask(noise, noise <= VARIANCE_FLOOR, VARIANCE_FLOOR)
     return gain, var_x, noise
 
 
