@@ -33,6 +33,17 @@ def check_name(name: str, what: str, where: str) -> str:
     return name
 
 
+def storage_name(name: str, what: str, where: str) -> str:
+    """The path component for an algorithm name: ``vifb:GFF`` is stored as ``vifb@GFF``.
+
+    Published results are called ``SET:METHOD``; ``:`` is no file-name character on Windows (and
+    names an alternate data stream on NTFS), so it is written as ``@``, which names may not contain.
+    """
+    if isinstance(name, str) and "@" in name:
+        raise ConfigError(f"{where}: {what} {name!r} may not contain '@'")
+    return check_name(name.replace(":", "@", 1) if isinstance(name, str) else name, what, where)
+
+
 def refuse_case_twins(names: Iterable[str], what: str, where: str) -> None:
     """Refuse two names that are equal, or equal but for case (one file on macOS/Windows)."""
     seen: dict[str, str] = {}

@@ -9,9 +9,18 @@ Built-in algorithms and metrics register exactly as plugins do, with a decorator
     def my_metric(fused: np.ndarray, sources: list[np.ndarray]) -> float: ...
 
 Third-party packages add entry points in the groups ``fusionbench.algorithms`` and
-``fusionbench.metrics`` (the value names a module whose import registers; it is loaded lazily
-on the first lookup); ``load_plugin("module.path")`` imports a module for one run.
-Unknown names raise :class:`UnknownNameError` with a "did you mean" suggestion.
+``fusionbench.metrics`` (the value names a module whose import registers);
+``load_plugin("module.path")`` imports a module for one run. Unknown names raise
+:class:`UnknownNameError` with a "did you mean" suggestion.
+
+Everything is imported when first needed, so that ``import fusionbench`` and the CLI start at
+once: this module imports neither numpy nor the built-ins nor any plugin. A lookup imports the
+built-in modules of its kind (``fusionbench.metrics`` for metrics; ``fusionbench.baselines`` and
+``fusionbench.models`` for algorithms, whose IFCNN imports torch only on its first fusion); a
+name the built-ins lack imports the entry point of that name alone, and only a name nobody
+declares imports every plugin (a module may register names other than its entry point's).
+Listing (``names()``, ``specs()``, ``fusionbench list``) imports every plugin, because it shows
+what each one registered.
 
 Plugins cannot take the tool down: an entry point that fails to import is logged as a warning
 and kept in ``Registry.load_errors`` (asking for its name repeats the reason; everything else,
@@ -21,26 +30,25 @@ caller as an :class:`AlgorithmError`, which the harness records for that item be
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import numpy as np
-
-from .allocator import apply_unless_disabled
 from .errors import AlgorithmError, ConfigError, FusionBenchError, UnknownNameError
 from .families import FAMILIES
-from .image_io import check_sources, rgb_to_grey, to_colour
+
+if TYPE_CHECKING:  # numpy costs a third of `import fusionbench`; the registry needs it only to fuse
+    import numpy as np
 
 ALGORITHM_ENTRY_POINTS = "fusionbench.algorithms"
 METRIC_ENTRY_POINTS = "fusionbench.metrics"
-_BUILTIN_MODULES = ("fusionbench.metrics", "fusionbench.baselines", "fusionbench.models")
+_BUILTIN_METRIC_MODULES = ("fusionbench.metrics",)
+_BUILTIN_ALGORITHM_MODULES = ("fusionbench.baselines", "fusionbench.models", "fusionbench.published")
+_BUILTIN_MODULES = _BUILTIN_METRIC_MODULES + _BUILTIN_ALGORITHM_MODULES
 
 _LOG = logging.getLogger("fusionbench.registry")
 
@@ -55,7 +63,10 @@ class AlgorithmSpec:
     ``factory`` is a function ``fuse(images, **options) -> image`` or a class whose instances
     (built with ``**options``) have a ``fuse(images)`` method. ``colour`` says what it receives:
     ``"any"`` (sources as decoded), ``"grey"`` (MATLAB-rounded grey) or ``"colour"`` (grey
-    repeated to RGB). ``needs_family`` algorithms also receive ``family=...``.
+    repeated to RGB). ``needs_family`` algorithms also receive ``family=...``. ``datasets``
+    restricts it to those datasets (published results exist for one dataset's items only).
+    ``kind`` groups algorithms in tables and reports: ``classical``, ``deep``, ``published`` or
+    ``plugin`` (derived from where the factory is defined when not given).
     """
 
     name: str
@@ -70,11 +81,18 @@ class AlgorithmSpec:
     summary: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
     origin: str = "builtin"
+    datasets: tuple[str, ...] | None = None
+    kind: str = ""
 
-    def suits(self, family: str, input_count: int) -> bool:
-        """True when the algorithm handles this family and number of sources."""
+    def __post_init__(self) -> None:
+        if not self.kind:  # specs built directly (entry points, tests) get the kind of their factory
+            object.__setattr__(self, "kind", algorithm_kind_of(self.factory))
+
+    def suits(self, family: str, input_count: int, dataset: str | None = None) -> bool:
+        """True when the algorithm handles this family, number of sources (and dataset, if given)."""
         within = input_count >= self.min_inputs and (self.max_inputs is None or input_count <= self.max_inputs)
-        return family in self.families and within
+        allowed = self.datasets is None or dataset is None or dataset in self.datasets
+        return family in self.families and within and allowed
 
     def create(self, **options: Any) -> "FusionAlgorithm":
         """An instance ready to fuse, with ``options`` overriding the registered defaults."""
@@ -107,6 +125,8 @@ class FusionAlgorithm:
     """A configured algorithm: validates inputs, applies the colour policy, checks the output."""
 
     def __init__(self, spec: AlgorithmSpec, options: dict[str, Any]):
+        from .allocator import apply_unless_disabled
+
         self.spec = spec
         self.options = options
         # Fusion re-allocates large arrays on every call; glibc's defaults make each one page-fault
@@ -143,6 +163,8 @@ class FusionAlgorithm:
 
     def fuse(self, images: Sequence[np.ndarray], family: str | None = None) -> np.ndarray:
         """Fuse uint8 sources of equal size into one uint8 image of the same size."""
+        from .image_io import check_sources
+
         spec = self.spec
         check_sources(images, minimum=spec.min_inputs)
         if spec.max_inputs is not None and len(images) > spec.max_inputs:
@@ -163,6 +185,8 @@ class FusionAlgorithm:
 
 
 def _apply_colour_policy(image: np.ndarray, policy: str) -> np.ndarray:
+    from .image_io import rgb_to_grey, to_colour
+
     if policy == "grey":
         return rgb_to_grey(image)
     if policy == "colour":
@@ -172,6 +196,8 @@ def _apply_colour_policy(image: np.ndarray, policy: str) -> np.ndarray:
 
 def check_fused_output(name: str, fused: Any, reference: np.ndarray) -> np.ndarray:
     """Refuse an algorithm's output unless it is a finite uint8 image the size of its sources."""
+    import numpy as np
+
     if not isinstance(fused, np.ndarray):
         raise AlgorithmError(f"{name} returned {type(fused).__name__}, expected a numpy array")
     if fused.ndim == 3 and fused.shape[2] == 1:
@@ -188,13 +214,17 @@ def check_fused_output(name: str, fused: Any, reference: np.ndarray) -> np.ndarr
 
 
 class Registry:
-    """Name -> spec, with lazy loading of built-ins and entry points."""
+    """Name -> spec; built-ins and entry points are imported when first needed (see the module docstring)."""
 
-    def __init__(self, kind: str, entry_point_group: str):
+    def __init__(self, kind: str, entry_point_group: str, builtin_modules: Sequence[str] = _BUILTIN_MODULES):
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.builtin_modules = tuple(builtin_modules)
         self._specs: dict[str, Any] = {}
-        self._loaded = False
+        self._builtins_loaded = False
+        self._loaded = False  # every entry point imported
+        self._entry_points: list[Any] | None = None  # read from the installed metadata once per process
+        self._imported_entry_points: set[tuple[str, str]] = set()
         #: entry point name -> one-sentence reason, for installed plugins that failed to load.
         self.load_errors: dict[str, str] = {}
 
@@ -209,12 +239,18 @@ class Registry:
         self._specs.pop(name, None)
 
     def get(self, name: str) -> Any:
-        self.load()
-        if name in self._specs:
-            return self._specs[name]
-        folded = {key.lower(): key for key in self._specs}
-        if name.lower() in folded:
-            return self._specs[folded[name.lower()]]
+        # Cheapest first: the built-ins, then the plugin declaring this name, and every plugin only
+        # for a name that neither has (a plugin module may register names besides its entry point's).
+        self._load_builtins()
+        spec = self._find(name)
+        if spec is None:
+            self._load_entry_points_named(name)
+            spec = self._find(name)
+        if spec is None:
+            self.load()
+            spec = self._find(name)
+        if spec is not None:
+            return spec
         if name in self.load_errors:  # the plugin meant to provide it is installed but broken
             raise FusionBenchError(self.load_errors[name])
         message = unknown_name_message(self.kind, name, self._specs)
@@ -222,6 +258,13 @@ class Registry:
             message += f" (also, {len(self.load_errors)} installed plugin(s) failed to load: " \
                        f"{'; '.join(self.load_errors.values())})"
         raise UnknownNameError(message)
+
+    def _find(self, name: str) -> Any | None:
+        """The spec registered as ``name``, ignoring case when no spec has exactly that name."""
+        if name in self._specs:
+            return self._specs[name]
+        folded = {key.lower(): key for key in self._specs}
+        return self._specs[folded[name.lower()]] if name.lower() in folded else None
 
     def names(self) -> list[str]:
         self.load()
@@ -232,23 +275,55 @@ class Registry:
 
     def load(self) -> None:
         """Import the built-in modules and every installed entry point, once."""
+        self._load_builtins()
         if self._loaded:
             return
         self._loaded = True
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
-        for entry_point in metadata.entry_points(group=self.entry_point_group):
-            try:
-                loaded = entry_point.load()
-                _register_loaded_object(loaded, entry_point, self)
-            except Exception as error:
-                # A broken plugin must not break the tool: everything else stays usable
-                # (`fusionbench list` included); asking for the broken plugin's name, or a name
-                # nobody has, repeats this reason.
-                reason = (f"plugin entry point {entry_point.name!r} = {entry_point.value!r} "
-                          f"(group {self.entry_point_group}) failed to load: {type(error).__name__}: {error}")
-                self.load_errors[entry_point.name] = reason
-                _LOG.warning("warning: %s", reason)
+        for entry_point in self._installed_entry_points():
+            self._load_entry_point(entry_point)
+
+    def _load_builtins(self) -> None:
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            _import_modules(self.builtin_modules)
+
+    def _installed_entry_points(self) -> list[Any]:
+        """This group's entry points, from the installed distributions' metadata (no plugin imported)."""
+        if self._entry_points is None:
+            from importlib import metadata  # about 50 ms to import: only when a plugin may be wanted
+
+            self._entry_points = list(metadata.entry_points(group=self.entry_point_group))
+        return self._entry_points
+
+    def _load_entry_points_named(self, name: str) -> None:
+        for entry_point in self._installed_entry_points():
+            if entry_point.name.lower() == name.lower():
+                self._load_entry_point(entry_point)
+
+    def _load_entry_point(self, entry_point: Any) -> None:
+        key = (entry_point.name, entry_point.value)
+        if key in self._imported_entry_points:
+            return
+        self._imported_entry_points.add(key)
+        # Every built-in (of both kinds) registers before any plugin, so that a plugin reusing a
+        # built-in name is refused whichever registry happened to import it.
+        _import_modules(_BUILTIN_MODULES)
+        try:
+            loaded = entry_point.load()
+            _register_loaded_object(loaded, entry_point, self)
+        except Exception as error:
+            # A broken plugin must not break the tool: everything else stays usable
+            # (`fusionbench list` included); asking for the broken plugin's name, or a name
+            # nobody has, repeats this reason.
+            reason = (f"plugin entry point {entry_point.name!r} = {entry_point.value!r} "
+                      f"(group {self.entry_point_group}) failed to load: {type(error).__name__}: {error}")
+            self.load_errors[entry_point.name] = reason
+            _LOG.warning("warning: %s", reason)
+
+
+def _import_modules(modules: Sequence[str]) -> None:
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _register_loaded_object(loaded: Any, entry_point: Any, registry: Registry) -> None:
@@ -259,6 +334,8 @@ def _register_loaded_object(loaded: Any, entry_point: Any, registry: Registry) -
 
 def unknown_name_message(kind: str, name: str, known: Sequence[str]) -> str:
     """'unknown metric 'VIF'; did you mean 'VIFF'?' style message."""
+    import difflib
+
     candidates = list(known)
     lower = {candidate.lower(): candidate for candidate in candidates}
     close = difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.5)
@@ -268,8 +345,23 @@ def unknown_name_message(kind: str, name: str, known: Sequence[str]) -> str:
     return f"unknown {kind} {name!r}; known: {', '.join(sorted(candidates)) or 'none'}"
 
 
-ALGORITHMS = Registry("algorithm", ALGORITHM_ENTRY_POINTS)
-METRICS = Registry("metric", METRIC_ENTRY_POINTS)
+ALGORITHMS = Registry("algorithm", ALGORITHM_ENTRY_POINTS, _BUILTIN_ALGORITHM_MODULES)
+METRICS = Registry("metric", METRIC_ENTRY_POINTS, _BUILTIN_METRIC_MODULES)
+
+
+#: Algorithm kinds, in the order tables and reports group them.
+ALGORITHM_KINDS = ("classical", "deep", "published", "plugin")
+
+
+def algorithm_kind_of(factory: Any) -> str:
+    """``deep`` for fusionbench.models, ``published`` for fusionbench.published, ``classical`` for
+    the rest of fusionbench, ``plugin`` for everything else."""
+    module = getattr(factory, "__module__", "") or ""
+    if module.startswith("fusionbench.models"):
+        return "deep"
+    if module.startswith("fusionbench.published"):
+        return "published"
+    return "classical" if module.startswith("fusionbench.") else "plugin"
 
 
 def _origin_of(obj: Any) -> str:
@@ -280,7 +372,8 @@ def _origin_of(obj: Any) -> str:
 def register_algorithm(name: str, *, families: Sequence[str] = FAMILIES, min_inputs: int = 2,
                        max_inputs: int | None = None, colour: str = "any", needs_family: bool = False,
                        version: str = "1", citation: str = "", summary: str = "",
-                       defaults: dict[str, Any] | None = None) -> Callable:
+                       defaults: dict[str, Any] | None = None, datasets: Sequence[str] | None = None,
+                       kind: str | None = None) -> Callable:
     """Decorator registering a fusion function or class under ``name`` (see module docstring)."""
     if colour not in COLOUR_POLICIES:
         raise ConfigError(f"colour policy {colour!r} is not one of {COLOUR_POLICIES}")
@@ -294,7 +387,8 @@ def register_algorithm(name: str, *, families: Sequence[str] = FAMILIES, min_inp
             name=name, factory=factory, families=tuple(families), min_inputs=min_inputs,
             max_inputs=max_inputs, colour=colour, needs_family=needs_family, version=version,
             citation=citation, summary=summary_text, defaults=dict(defaults or {}),
-            origin=_origin_of(factory)))
+            origin=_origin_of(factory), datasets=tuple(datasets) if datasets is not None else None,
+            kind=kind or algorithm_kind_of(factory)))
         return factory
 
     return decorator

@@ -48,9 +48,8 @@ def _suite_rows():
 
     rows = []
     for suite in SUITES.values():
-        selection = suite.selection()
         datasets = ",".join(suite.datasets) if suite.datasets else "every registered dataset"
-        rows.append((suite.name, str(len(selection.algorithms)), datasets, suite.description))
+        rows.append((suite.name, str(len(suite.algorithm_names())), datasets, suite.description))
     return ("name", "algorithms", "datasets", "description"), rows
 
 

@@ -18,7 +18,7 @@ from ..cache_key import file_sha256
 from ..datasets import Dataset, get_dataset, list_datasets
 from ..errors import ConfigError, DataNotFoundError
 from ..families import MULTI_EXPOSURE
-from ..path_safety import check_name
+from ..path_safety import check_name, storage_name
 from ..registry import ALGORITHMS, METRICS, AlgorithmSpec, MetricSpec
 from ..run_cache import fused_key, metric_key
 from .settings import RunSettings
@@ -158,7 +158,7 @@ class _Planner:
         max_items = self.settings.max_items
         items = list(dataset.items[:max_items] if max_items else dataset.items)
         suitable = [spec for spec in algorithms
-                    if any(spec.suits(dataset.family, len(item.sources)) for item in items)]
+                    if any(spec.suits(dataset.family, len(item.sources), dataset.name) for item in items)]
         if not suitable:
             self.notes.append(f"{dataset.name}: no selected algorithm suits family {dataset.family}")
             return
@@ -174,7 +174,7 @@ class _Planner:
                 not selection.paper_metrics_only or spec.name in paper_metrics(dataset.family))]
             self.metrics.update((spec.name, spec) for spec in accepted)
             for spec in suitable:
-                if spec.suits(dataset.family, len(paths)) and self._identity(spec, selection) is not None:
+                if spec.suits(dataset.family, len(paths), dataset.name) and self._identity(spec, selection) is not None:
                     self._add_task(dataset, item.name, [str(path) for path in paths], hashes, spec, accepted)
 
     def _identity(self, spec: AlgorithmSpec, selection: Selection) -> dict | None:
@@ -199,11 +199,11 @@ class _Planner:
         task = self.tasks.get((dataset.name, item, spec.name))
         if task is None:
             # Each becomes a path component of the fused image: a plugin or manifest may not escape.
-            check_name(spec.name, "algorithm name", f"algorithm {spec.name!r} ({spec.origin})")
+            folder = storage_name(spec.name, "algorithm name", f"algorithm {spec.name!r} ({spec.origin})")
             check_name(dataset.name, "dataset name", f"dataset {dataset.name!r}")
             check_name(item, "item name", f"dataset {dataset.name!r}")
             task = Task(dataset.name, item, dataset.family, paths, hashes, spec.name, self.options[spec.name], key,
-                        f"fused/{spec.name}/{dataset.name}/{item}.png")
+                        f"fused/{folder}/{dataset.name}/{item}.png")
             self.tasks[(dataset.name, item, spec.name)] = task
         known = {job.name for job in task.metrics}
         task.metrics.extend(job for job in metric_jobs(metrics, self.settings.protocols, key) if job.name not in known)
