@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "pointing out); refused by default because a manifest may come from a stranger")
     parser.add_argument("--algorithm", nargs="+", action="extend", metavar="NAME", help="algorithm names")
     parser.add_argument("--metric", nargs="+", action="extend", metavar="NAME", help="metric names")
+    parser.add_argument("--published", action="append", default=[], metavar="FILE.toml",
+                        help="a paper's released fused images as read-only algorithms SET:METHOD (a TOML mapping a "
+                             "dataset's items to the files; see fusionbench/published/results.py); repeatable")
     parser.add_argument("--protocol", action="append", metavar="NAME",
                         help="how two-source metrics are called: standard (default), ifcnn-paper (metric(A, A, F), "
                              "as the paper did) or both; repeatable")
@@ -95,6 +98,11 @@ def run(arguments: argparse.Namespace) -> int:
     from ..datasets.manifest import allow_outside_sources
 
     allow_outside_sources(arguments.allow_outside_sources)
+    if arguments.published:
+        from ..published import add_published_file
+
+        for path in arguments.published:
+            add_published_file(path)
     import time
 
     from ..harness import run as run_benchmark

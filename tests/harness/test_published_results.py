@@ -63,3 +63,28 @@ def test_a_user_toml_maps_items_to_files_beside_it_and_may_not_escape(tmp_path):
                     encoding="utf-8")
     with pytest.raises(ConfigError, match="not a safe name"):
         load_published_set(toml)
+
+
+def test_run_published_makes_a_users_images_an_algorithm(tmp_path, capsys):
+    import shutil
+
+    from fusionbench.cli import main
+    from fusionbench.datasets.fetching import fetch
+
+    folder = tmp_path / "paper"
+    (folder / "results" / "Mine").mkdir(parents=True)
+    items = get_dataset("vifb").items[:2]
+    for item in items:
+        try:
+            shutil.copy(fetch(item.sources[0]), folder / "results" / "Mine" / f"{item.name}.jpg")
+        except DataNotFoundError:
+            pytest.skip("the VIFB mirror is not in FUSIONBENCH_DATA")
+    toml = folder / "published.toml"
+    toml.write_text('name = "mypaper"\ndataset = "vifb"\nmethods = ["Mine"]\npattern = "results/{method}/{item}.jpg"\n',
+                    encoding="utf-8")
+    out = tmp_path / "run"
+    status = main(["run", "--published", str(toml), "--dataset", "vifb", "--algorithm", "mypaper:Mine",
+                   "--metric", "SF", "--max-items", "2", "--out", str(out), "--no-progress", "--no-report", "--jobs", "1"])
+    assert status == 0, capsys.readouterr().err
+    fused = read_image(out / "fused" / "mypaper@Mine" / "vifb" / f"{items[0].name}.png")
+    assert np.array_equal(fused, read_image(fetch(items[0].sources[0])))  # the "published" image: the visible one
