@@ -2,6 +2,10 @@
 
 Each sub-command lives in its own module of :mod:`fusionbench.commands` with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(arguments) -> int``; they are discovered automatically.
+A command module imports only the standard library at its top; what its options need is imported
+in ``add_arguments``, which runs only when that command is on the command line (``train``'s
+choices come from modules that import torch), and what it does in ``run``. So ``fusionbench
+--help`` and a short command start at once.
 User errors (:class:`FusionBenchError`) print ``error: ...`` and exit with status 2, never a
 traceback; Ctrl-C exits with status 130 after whatever finished was saved.
 """
@@ -11,11 +15,9 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import __version__, commands
-from .allocator import apply_unless_disabled
-from .datasets.fetching import DATA_ENVIRONMENT_VARIABLE, set_data_directories
 from .errors import FusionBenchError
 
 EXIT_USER_ERROR = 2
@@ -29,15 +31,46 @@ def command_modules() -> list:
     return sorted((module for module in modules if hasattr(module, "NAME")), key=lambda module: module.NAME)
 
 
-def common_options() -> argparse.ArgumentParser:
+class CommandParser(argparse.ArgumentParser):
+    """A sub-command's parser that adds its options on first use (parsing or help).
+
+    Building every command's options would import what all of them need, torch included, for any
+    command line; argparse parses only the chosen command's arguments, so only its options are built.
+    """
+
+    def __init__(self, *args: Any, command_module: Any = None, **keywords: Any):
+        super().__init__(*args, **keywords)
+        self._command_module = command_module
+
+    def add_command_options(self) -> None:
+        """The common options, then the command's own (in that order, as ``--help`` shows them)."""
+        module, self._command_module = self._command_module, None
+        if module is not None:
+            add_common_options(self)
+            module.add_arguments(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.add_command_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self.add_command_options()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.add_command_options()
+        return super().format_help()
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Options every sub-command accepts."""
-    parser = argparse.ArgumentParser(add_help=False)
+    from .datasets.fetching import DATA_ENVIRONMENT_VARIABLE
+
     parser.add_argument("--data-dir", metavar="DIR", action="append",
                         help=f"local mirror of datasets/checkpoints (repeatable; default: ${DATA_ENVIRONMENT_VARIABLE}, "
                              "then the download cache)")
     parser.add_argument("--plugin", metavar="MODULE", action="append", default=[],
                         help="import MODULE before running, so that its algorithms/metrics register (repeatable)")
-    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark image fusion algorithms with metrics verified against the reference code.",
         epilog="Run 'fusionbench COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"fusionbench {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    parent = common_options()
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for module in command_modules():
         subparser = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP,
-                                          parents=[parent], formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(subparser)
+                                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                                          command_module=module)
         subparser.set_defaults(handler=module.run)
     return parser
 
@@ -64,9 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(arguments, "handler", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    from .allocator import apply_unless_disabled
+
     apply_unless_disabled()  # every command re-allocates large image arrays (see fusionbench.allocator)
     try:
         if arguments.data_dir:
+            from .datasets.fetching import set_data_directories
+
             set_data_directories(arguments.data_dir)
         if arguments.plugin:
             from .registry import load_plugin
