@@ -55,25 +55,27 @@ def valid_strips(shape: tuple[int, ...], size: int, step: int = 1) -> Iterator[t
         yield slice(start, stop), slice(start, stop + size - 1)
 
 
-def same_strips(rows: int, columns: int, radius: int) -> Iterator[tuple[slice, slice]]:
+def same_strips(rows: int, columns: int, radius: int,
+                strip_pixels: int | None = None) -> Iterator[tuple[slice, slice]]:
     """``(output_rows, input_rows)`` of a 'same'-size filter with zero padding whose window reaches
     ``radius`` rows up and down, strip by strip: filtering ``image[input_rows]`` with a zero
     border and keeping its rows ``output_rows`` (shifted by ``input_rows.start``) gives those rows
     of the whole image's result. Where a strip meets the image's top or bottom the zero border is
     the image's own; elsewhere the strip holds the ``radius`` rows the window needs."""
-    height = max(-(-STRIP_PIXELS // max(columns, 1)), 2 * radius, 8)
+    strip_pixels = STRIP_PIXELS if strip_pixels is None else strip_pixels
+    height = max(-(-strip_pixels // max(columns, 1)), 2 * radius, 8)
     for start in range(0, rows, height):
         stop = min(start + height, rows)
         yield slice(start, stop), slice(max(start - radius, 0), min(stop + radius, rows))
 
 
 def same_maps(compute: Callable[..., tuple[np.ndarray, ...]], images: Sequence[np.ndarray], radius: int,
-              count: int = 1) -> list[np.ndarray]:
+              count: int = 1, strip_pixels: int | None = None) -> list[np.ndarray]:
     """``count`` float64 maps of the images' size, assembled strip by strip (:func:`same_strips`)
     from ``compute(keep, *image_strips)``, which returns the maps' values on rows ``keep`` of the
     strips (a tuple of ``count`` arrays). Identical to computing on whole images."""
     maps = [np.empty(images[0].shape[:2]) for _ in range(count)]
-    for output_rows, input_rows in same_strips(images[0].shape[0], images[0].shape[1], radius):
+    for output_rows, input_rows in same_strips(images[0].shape[0], images[0].shape[1], radius, strip_pixels):
         keep = slice(output_rows.start - input_rows.start, output_rows.stop - input_rows.start)
         for target, values in zip(maps, compute(keep, *(image[input_rows] for image in images))):
             target[output_rows] = values
