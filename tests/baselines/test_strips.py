@@ -78,6 +78,17 @@ def test_strip_path_gives_the_whole_image_values(monkeypatch, real_pairs, algori
         np.testing.assert_array_equal(fuser.fuse(sources), whole[name], err_msg=f"{algorithm}, {name}")
 
 
+@pytest.mark.parametrize("count, shape", [(2, (61, 47, 3)), (3, (50, 40)), (130, (9, 7, 3))])
+def test_average_and_max_abs_in_strips_are_the_whole_stack_formulas(monkeypatch, count, shape):
+    sources = random_sources(count, shape, seed=count)
+    total = np.sum([image.astype(np.int64) for image in sources], axis=0)
+    expected_average = ((2 * total + count) // (2 * count)).astype(np.uint8)
+    expected_maximum = np.maximum.reduce(sources).astype(np.uint8)
+    force_strips(monkeypatch)  # one row per strip
+    np.testing.assert_array_equal(create_algorithm("average").fuse(sources), expected_average)
+    np.testing.assert_array_equal(create_algorithm("max-abs").fuse(sources), expected_maximum)
+
+
 PEAK_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
