@@ -71,6 +71,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                              "then the download cache)")
     parser.add_argument("--plugin", metavar="MODULE", action="append", default=[],
                         help="import MODULE before running, so that its algorithms/metrics register (repeatable)")
+    parser.add_argument("--max-pixels", type=int, metavar="N",
+                        help="largest image decoded, in pixels, checked from the file's header before decoding "
+                             "(default 100000000; a larger declared size is refused as a likely decompression bomb)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     apply_unless_disabled()  # every command re-allocates large image arrays (see fusionbench.allocator)
     try:
+        if arguments.max_pixels is not None:
+            from .image_io import set_max_pixels
+
+            if arguments.max_pixels < 1:
+                raise FusionBenchError(f"--max-pixels {arguments.max_pixels}: must be a positive number of pixels")
+            set_max_pixels(arguments.max_pixels)
         if arguments.data_dir:
             from .datasets.fetching import set_data_directories
 

@@ -54,3 +54,16 @@ def test_the_cli_refuses_a_bomb_in_one_line_within_200_megabytes(tmp_path):
     assert completed.stderr.startswith("error: ") and completed.stderr.count("\n") == 1
     assert "bomb.png: declares 25000 x 25000 pixels" in completed.stderr
     assert int(peak) < 200 * 2**20
+
+
+def test_max_pixels_on_the_command_line_lowers_or_raises_the_limit(tmp_path, monkeypatch, capsys):
+    from fusionbench.cli import main
+    from fusionbench.image_io import write_png
+    import numpy as np
+
+    monkeypatch.delenv("FUSIONBENCH_MAX_PIXELS", raising=False)
+    image = tmp_path / "small.png"
+    write_png(image, np.zeros((30, 40), dtype=np.uint8))
+    assert main(["metrics", str(image), str(image), str(image), "--metric", "SF", "--max-pixels", "1000"]) == 2
+    assert "declares 40 x 30 pixels, more than the limit of 1,000" in capsys.readouterr().err
+    assert main(["metrics", str(image), str(image), str(image), "--metric", "SF", "--max-pixels", "1200"]) == 0
