@@ -130,7 +130,8 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     first, second = sources
     filtered = [csf_filter(image) for image in ([fused, first] if second is first else [fused, first, second])]
     # Strips twice the usual size: the 31-row window's 30 extra rows per strip cost less.
-    quality, = same_maps(_preservation_map, filtered, radius=CONTRAST_WINDOW // 2, strip_pixels=2 * filtering.STRIP_PIXELS)
+    quality, = same_maps(_preservation_map, filtered, radius=CONTRAST_WINDOW // 2,
+                         strip_pixels=2 * filtering.STRIP_PIXELS)
     return float(np.mean(quality))
 
 

@@ -180,7 +180,6 @@ class MetricInputs:
         """One metric's value on these images under ``protocol`` (a finite float or MetricError)."""
         spec = _spec(metric)
         get_protocol(protocol)
-        self.decoded
         return _evaluate(spec, self, protocol)
 
 
