@@ -151,8 +151,9 @@ class WindowStatistics:
         self.image = exact_samples(image)
         self.kernel = kernel
         self.mean = filter_valid(self.image, kernel)
+        self.mean_square = self.mean * self.mean  # also in every SSIM denominator
         self.variance = filter_valid(self.image * self.image, kernel)
-        self.variance -= self.mean * self.mean
+        self.variance -= self.mean_square
 
     def covariance(self, other: "WindowStatistics") -> np.ndarray:
         """Window-weighted population covariance with another image's statistics."""

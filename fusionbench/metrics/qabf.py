@@ -61,7 +61,7 @@ def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None)) -> 
     sx, sy = (response[keep] for response in sobel_responses(image))
     if sx.dtype == np.int16:
         strengths, orientations = integer_edge_tables()
-        index = np.abs(sx).astype(np.int32)
+        index = np.abs(sx).astype(np.intp)  # take() would convert any other index type on each call
         index *= SOBEL_LIMIT + 1
         index += np.abs(sy)
         orientation = orientations.take(index)

@@ -18,7 +18,7 @@ def ssim_map(x: WindowStatistics, y: WindowStatistics) -> np.ndarray:
     """SSIM = ((2 mu_x mu_y + C1)(2 s_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)) per window."""
     covariance = x.covariance(y)
     return ((2.0 * x.mean * y.mean + C1) * (2.0 * covariance + C2)) / (
-        (x.mean * x.mean + y.mean * y.mean + C1) * (x.variance + y.variance + C2))
+        (x.mean_square + y.mean_square + C1) * (x.variance + y.variance + C2))
 
 
 def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:

@@ -38,7 +38,7 @@ def guarded_ssim_map(x: GuardedStatistics, y: GuardedStatistics) -> np.ndarray:
     covariance = x.covariance(y)
     np.putmask(covariance, x.flat | y.flat, 0.0)
     return ((2.0 * x.mean * y.mean + C1) * (2.0 * covariance + C2)) / (
-        (x.mean * x.mean + y.mean * y.mean + C1) * (x.variance + y.variance + C2))
+        (x.mean_square + y.mean_square + C1) * (x.variance + y.variance + C2))
 
 
 @register_metric(
