@@ -22,9 +22,9 @@ def run(arguments: argparse.Namespace) -> int:
 def _algorithm_rows():
     from ..registry import ALGORITHMS
 
-    rows = [(spec.name, ",".join(spec.families), _input_range(spec.min_inputs, spec.max_inputs), spec.colour,
-             spec.origin, spec.summary) for spec in ALGORITHMS.specs()]
-    return ("name", "families", "inputs", "colour", "origin", "summary"), rows
+    rows = [(spec.name, spec.kind, ",".join(spec.families), _input_range(spec.min_inputs, spec.max_inputs),
+             spec.colour, spec.origin, spec.summary) for spec in ALGORITHMS.specs()]
+    return ("name", "kind", "families", "inputs", "colour", "origin", "summary"), rows
 
 
 def _metric_rows():
