@@ -94,9 +94,20 @@ def test_sixteen_bit_opaque_alpha_and_float_inputs_are_converted(images, capsys)
         assert status == 0 and out == reference, (first, second)
 
 
+def test_a_grey_source_beside_a_colour_one_is_measured_as_its_rgb_repetition(images, capsys, tmp_path):
+    """As VIFB pairs a single-channel infrared image with each plane of a colour visible one."""
+    from fusionbench.image_io import read_image, to_colour, write_png
+
+    repeated = tmp_path / "a-as-rgb.png"
+    write_png(repeated, to_colour(read_image(images["a"])))
+    status, mixed, _ = _run(capsys, images["fused"], images["a"], images["colour"], "--metric", "SF", "NMI")
+    assert status == 0
+    _, reference, _ = _run(capsys, images["fused"], str(repeated), images["colour"], "--metric", "SF", "NMI")
+    assert mixed == reference
+
+
 @pytest.mark.parametrize("case, sources, message", [
     ("mismatched size", ["a", "small"], "small.png is 64x32 but .*a.png is 64x64"),
-    ("channel counts", ["a", "colour"], "colour.png has 3 channel"),
     ("transparent alpha", ["a", "transparent"], "transparent.png: has a transparent alpha channel"),
     ("NaN float TIFF", ["a", "nan"], "nan.tif: contains NaN or infinite values"),
     ("inf float TIFF", ["a", "inf"], "inf.tif: contains NaN or infinite values"),
