@@ -1,7 +1,7 @@
 """Q_CB: Chen & Blum's human-perception-inspired fusion metric (2009), contrast preservation."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import cv2
 import numpy as np
@@ -84,24 +84,41 @@ def _transform_columns(spectrum: np.ndarray, transform) -> None:
         spectrum[:, start:start + FFT_BLOCK] = transform(spectrum[:, start:start + FFT_BLOCK], axis=0)
 
 
-def _gaussian(sigma: float) -> np.ndarray:
+def _gaussian(sigma: float, normalised: bool = True) -> np.ndarray:
     offsets = np.arange(CONTRAST_WINDOW, dtype=np.float64) - (CONTRAST_WINDOW - 1) / 2
     kernel = np.exp(-(offsets ** 2) / (2 * sigma * sigma))
+    if not normalised:  # 1-D factor of exp(-r^2 / 2 sigma^2) / (2 pi sigma^2), truncated at 31x31
+        return kernel / (np.sqrt(2.0 * np.pi) * sigma)
     return kernel / kernel.sum()
 
 
-def masked_contrast(filtered: np.ndarray, keep: slice = slice(None)) -> np.ndarray:
+def masked_contrast(filtered: np.ndarray, keep: slice = slice(None), normalised: bool = True) -> np.ndarray:
     """C' = |C|^3 / (|C|^2 + 1e-4) of the local contrast C = (G_2*I)/(G_4*I) - 1, on rows ``keep``
     (of a strip: see :func:`~fusionbench.metrics.filtering.same_maps`).
 
     Gaussian filtering is 'same' size with zero padding, as the reference code's ``filter2``;
-    kernels are normalised to sum 1.
+    kernels are normalised to sum 1 (``normalised=False``: the continuous Gaussian's
+    1/(2 pi sigma^2), as the zhengliu6699/VIFB code, whose truncated kernels sum to slightly less).
     """
-    fine, coarse = (cv2.sepFilter2D(filtered, cv2.CV_64F, _gaussian(s), _gaussian(s),
+    fine, coarse = (cv2.sepFilter2D(filtered, cv2.CV_64F, _gaussian(s, normalised), _gaussian(s, normalised),
                                     borderType=cv2.BORDER_CONSTANT)[keep] for s in CONTRAST_SIGMAS)
     contrast = np.divide(fine, coarse, out=np.ones_like(fine), where=np.abs(coarse) > SIGNAL_FLOOR) - 1.0
     contrast = np.abs(contrast)
     return MASKING_K * contrast ** MASKING_P / (MASKING_H * contrast ** MASKING_Q + MASKING_Z)
+
+
+def stretch_to_grey_levels(image: np.ndarray) -> np.ndarray:
+    """min-max stretch to 0..255, rounded half away from zero (``normalize1`` of the zhengliu6699
+    code, used by VIFB's Q_CB and Q_CV): round(255 (I - min) / (max - min)), float64. An all-zero
+    image stays as it is; any other constant image becomes NaN there (0/0), here all zeros."""
+    image = np.asarray(image, np.float64)
+    low, high = float(image.min()), float(image.max())
+    if high == low:
+        return np.zeros_like(image)
+    stretched = (image - low) / (high - low) * 255.0
+    rounded = np.floor(stretched)  # values are >= 0: half away from zero is half up
+    rounded += (stretched - rounded) >= 0.5
+    return rounded
 
 
 def _ratio_of_smaller(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -116,7 +133,8 @@ def _ratio_of_smaller(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     variant="Q_CB with the DoG CSF (f0=15.387, f1=1.3456, a=0.7622; image = 15 deg), contrast "
             "G_sigma2/G_sigma4 - 1, masking |C|^3/(|C|^2+1e-4), saliency C'^2, grey 0..255")
 @accepts_uint8_grey
-def chen_blum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
+def chen_blum(fused: np.ndarray, sources: list[np.ndarray], *, stretch: bool = False,
+              normalised_gaussians: bool = True) -> float:
     """Q_CB = mean over pixels of lambda_A Q_AF + lambda_B Q_BF.
 
     Each image is CSF-filtered (:func:`csf_filter`), its masked contrast C' computed
@@ -128,19 +146,22 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     score 1. The quality map is computed in strips of rows from the whole CSF-filtered images.
     """
     first, second = sources
-    filtered = [csf_filter(image) for image in ([fused, first] if second is first else [fused, first, second])]
+    images = [fused, first] if second is first else [fused, first, second]
+    if stretch:
+        images = [stretch_to_grey_levels(image) for image in images]
+    filtered = [csf_filter(image) for image in images]
     # Strips twice the usual size: the 31-row window's 30 extra rows per strip cost less.
-    quality, = same_maps(_preservation_map, filtered, radius=CONTRAST_WINDOW // 2,
+    quality, = same_maps(partial(_preservation_map, normalised_gaussians), filtered, radius=CONTRAST_WINDOW // 2,
                          strip_pixels=2 * filtering.STRIP_PIXELS)
     return float(np.mean(quality))
 
 
-def _preservation_map(keep: slice, fused: np.ndarray, first: np.ndarray,
+def _preservation_map(normalised: bool, keep: slice, fused: np.ndarray, first: np.ndarray,
                       second: np.ndarray | None = None) -> tuple[np.ndarray]:
     """lambda_A Q_AF + lambda_B Q_BF on rows ``keep`` of a strip of the CSF-filtered images."""
-    fused_contrast = masked_contrast(fused, keep)
-    contrasts = [masked_contrast(first, keep)]
-    contrasts.append(contrasts[0] if second is None else masked_contrast(second, keep))
+    fused_contrast = masked_contrast(fused, keep, normalised)
+    contrasts = [masked_contrast(first, keep, normalised)]
+    contrasts.append(contrasts[0] if second is None else masked_contrast(second, keep, normalised))
     squares = [contrast * contrast for contrast in contrasts]
     total = squares[0] + squares[1]
     saliency_first = np.divide(squares[0], total, out=np.full_like(total, 0.5), where=total > 0)

@@ -96,14 +96,22 @@ def normalized_mutual_information(fused: np.ndarray, sources: list[np.ndarray]) 
              "Electronics Letters 38 (7) (2002) 313-315",
     variant="MI = MI(A,F) + MI(B,F) in bits, 256x256 joint histograms of grey levels 0..255")
 @accepts_uint8_grey
-def mutual_information(fused: np.ndarray, sources: list[np.ndarray]) -> float:
+def mutual_information(fused: np.ndarray, sources: list[np.ndarray], *, unit: str = "bits") -> float:
     """MI = I(A;F) + I(B;F), each I(X;F) = H(X) + H(F) - H(X,F) in bits (log2), one bin per level.
 
     Unnormalised, so its scale grows with the sources' entropy (0..16 bits for two sources); a
     constant fused image or constant sources give 0.
+
+    ``unit="nats"`` gives the natural-log value (bits x ln 2), as VIFB's ``metricsMutinf.m``.
+    That code also min-max stretches each image to 0..255 and rounds before binning; for integer
+    grey levels this only relabels the occupied levels one-to-one (the stretch factor is >= 1, so
+    no two levels merge) and a constant image stays one level, so the value is the same.
     """
+    if unit not in ("bits", "nats"):
+        raise ValueError(f"unit must be 'bits' or 'nats', not {unit!r}")
     fused_levels = grey_levels(fused)
-    return float(sum(information_terms(grey_levels(source), fused_levels)[2] for source in sources))
+    bits = float(sum(information_terms(grey_levels(source), fused_levels)[2] for source in sources))
+    return bits * np.log(2.0) if unit == "nats" else bits
 
 
 @register_metric(
@@ -118,3 +126,20 @@ def entropy(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     Range 0..8; a constant image has EN = 0.
     """
     return entropy_bits(histogram(grey_levels(fused)))
+
+
+def cross_entropy(source: np.ndarray, fused: np.ndarray) -> float:
+    """CE(X, F) = sum_l p_X(l) log2(p_X(l) / p_F(l)) over the levels where both p_X and p_F are
+    non-zero (256-bin histograms of grey levels 0..255, in bits).
+
+    The relative entropy of the fused image's grey-level distribution from the source's, with
+    levels absent from either image skipped (so it stays finite). Reference: D. M. Bulanon,
+    T. F. Burks, V. Alchanatis, Image fusion of visible and thermal images for fruit detection,
+    Biosystems Engineering 103 (1) (2009) 12-22 (as computed by VIFB's ``metricsCross_entropy.m``).
+    """
+    counts_x = histogram(grey_levels(source))
+    counts_f = histogram(grey_levels(fused))
+    both = (counts_x > 0) & (counts_f > 0)
+    p_x = counts_x[both] / counts_x.sum()
+    p_f = counts_f[both] / counts_f.sum()
+    return float(np.sum(p_x * np.log2(p_x / p_f))) + 0.0

@@ -1,7 +1,7 @@
 """Q^AB/F: Xydeas & Petrović's edge-preservation fusion metric (2000)."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import cv2
 import numpy as np
@@ -49,7 +49,8 @@ def integer_edge_tables() -> tuple[np.ndarray, np.ndarray]:
     return strength, orientation
 
 
-def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None), *,
+                               x_kernel: str = "correlation") -> tuple[np.ndarray, np.ndarray]:
     """Edge strength g = sqrt(sx^2 + sy^2) = ``hypot(sx, sy)`` and orientation
     alpha = atan(sy / sx) in [-pi/2, pi/2] (pi/2 where sx = 0) of the Sobel responses
     (:func:`sobel_responses`), on rows ``keep``.
@@ -57,7 +58,14 @@ def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None)) -> 
     Integer responses (grey levels) are looked up in :func:`integer_edge_tables` by |sx|, |sy|:
     hypot ignores signs, and atan(sy/sx) is odd in the sign of the quotient, so the values are
     those of the direct computation bit for bit (a test checks all 4.2 million pairs).
+
+    ``x_kernel="convolution"``: sx is MATLAB ``conv2(image, [-1 0 1; -2 0 2; -1 0 1], 'same')``
+    (the correlation's negative, as VIFB's ``metricsQabf.m``): the orientation is negated where
+    sx != 0 (it stays pi/2 where sx = 0); the strength is the same.
     """
+    if x_kernel not in ("correlation", "convolution"):
+        raise ValueError(f"x_kernel must be 'correlation' or 'convolution', not {x_kernel!r}")
+    flip = x_kernel == "convolution"
     sx, sy = (response[keep] for response in sobel_responses(image))
     if sx.dtype == np.int16:
         strengths, orientations = integer_edge_tables()
@@ -65,10 +73,13 @@ def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None)) -> 
         index *= SOBEL_LIMIT + 1
         index += np.abs(sy)
         orientation = orientations.take(index)
-        np.negative(orientation, out=orientation, where=((sx < 0) != (sy < 0)) & (sx != 0))
+        opposite = (sx < 0) != (sy < 0)  # the quotient sy/sx is negative (or -0)
+        if flip:
+            opposite = ~opposite
+        np.negative(orientation, out=orientation, where=opposite & (sx != 0))
         return strengths.take(index), orientation
     strength = np.hypot(sx, sy)
-    orientation = np.arctan(np.divide(sy, sx, out=np.full_like(sy, np.inf), where=sx != 0))
+    orientation = np.arctan(np.divide(sy, -sx if flip else sx, out=np.full_like(sy, np.inf), where=sx != 0))
     return strength, orientation
 
 
@@ -77,20 +88,30 @@ def _sigmoid(values: np.ndarray, constants: tuple[float, float, float]) -> np.nd
     return gamma / (1.0 + np.exp(kappa * (values - centre)))
 
 
-def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.ndarray, np.ndarray], *,
+                      orientation_modulo_pi: bool = True, equal_strength_scale: float | None = None) -> np.ndarray:
     """Q^XF map: Q_g(G^XF) * Q_a(A^XF) for one source X.
 
     G^XF = g_F/g_X where g_X > g_F, else g_X/g_F (1 where both are 0: nothing to lose);
     A^XF = 1 - d/(pi/2) with d the orientation difference modulo pi (edges are undirected,
     so opposite gradient directions count as the same orientation).
+
+    Variants (VIFB's ``metricsQabf.m``): ``orientation_modulo_pi=False`` takes d = |alpha_X -
+    alpha_F| as it is (A^XF then runs -1..1); ``equal_strength_scale=s`` sets G^XF = s g_F where
+    g_X = g_F (that code's branch order, with its images scaled by s = 255 a second time) instead
+    of 1.
     """
     strength_x, orientation_x = source
     strength_f, orientation_f = fused
     larger = np.maximum(strength_x, strength_f)
     smaller = np.minimum(strength_x, strength_f)
     relative_strength = np.divide(smaller, larger, out=np.ones_like(larger), where=larger > 0)
+    if equal_strength_scale is not None:
+        equal = strength_x == strength_f
+        relative_strength[equal] = strength_f[equal] * equal_strength_scale
     difference = np.abs(orientation_x - orientation_f)
-    difference = np.minimum(difference, np.pi - difference)
+    if orientation_modulo_pi:
+        difference = np.minimum(difference, np.pi - difference)
     relative_orientation = 1.0 - difference / (np.pi / 2)
     return _sigmoid(relative_strength, STRENGTH_SIGMOID) * _sigmoid(relative_orientation, ORIENTATION_SIGMOID)
 
@@ -102,7 +123,8 @@ def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.nda
     variant="Q^AB/F: 3x3 Sobel (zero-padded 'same'), sigmoids (0.9994,-15,0.5) and (0.9879,-22,0.8), "
             "orientation modulo pi, weights g^1 (F = A = B scores 0.9748)")
 @accepts_uint8_grey
-def qabf(fused: np.ndarray, sources: list[np.ndarray]) -> float:
+def qabf(fused: np.ndarray, sources: list[np.ndarray], *, orientation_modulo_pi: bool = True,
+         equal_strength_scale: float | None = None, x_kernel: str = "correlation") -> float:
     """Q^AB/F = sum(Q^AF w_A + Q^BF w_B) / sum(w_A + w_B), w_X = g_X^L with L = 1.
 
     Strength and orientation preservation per pixel (see :func:`edge_preservation`) with the
@@ -111,9 +133,15 @@ def qabf(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     images, since zero padding gives any other constant image border edges) the result is
     0.97479, the score of perfect preservation. The maps are computed in strips of rows; the
     sums are taken over whole-image maps, as the reference code does.
+
+    Keyword variants (defaults: the above) are described in :func:`edge_preservation` and
+    :func:`sobel_strength_orientation`; VIFB's dialect uses ``orientation_modulo_pi=False,
+    equal_strength_scale=255, x_kernel="convolution"``.
     """
     first, second = sources
-    sums = same_maps(_weighted_preservation, [fused, first] if second is first else [fused, first, second],
+    options = dict(orientation_modulo_pi=orientation_modulo_pi, equal_strength_scale=equal_strength_scale,
+                   x_kernel=x_kernel)
+    sums = same_maps(partial(_weighted_preservation, options), [fused, first] if second is first else [fused, first, second],
                      radius=1, count=2 if second is first else 4)
     totals = [float(np.sum(values)) for values in sums]  # Q^XF w_X and w_X, for X = A (and B)
     if second is first:
@@ -125,12 +153,15 @@ def qabf(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     return numerator / denominator
 
 
-def _weighted_preservation(keep: slice, fused: np.ndarray, *sources: np.ndarray) -> list[np.ndarray]:
+def _weighted_preservation(options: dict, keep: slice, fused: np.ndarray, *sources: np.ndarray) -> list[np.ndarray]:
     """Q^XF w_X and w_X = g_X^L on rows ``keep`` of a strip, for each source X."""
-    fused_edges = sobel_strength_orientation(fused, keep)
+    x_kernel = options["x_kernel"]
+    fused_edges = sobel_strength_orientation(fused, keep, x_kernel=x_kernel)
     maps = []
     for source in sources:
-        strength, orientation = sobel_strength_orientation(source, keep)
+        strength, orientation = sobel_strength_orientation(source, keep, x_kernel=x_kernel)
         weight = strength ** WEIGHT_EXPONENT
-        maps += [edge_preservation((strength, orientation), fused_edges) * weight, weight]
+        maps += [edge_preservation((strength, orientation), fused_edges,
+                                   orientation_modulo_pi=options["orientation_modulo_pi"],
+                                   equal_strength_scale=options["equal_strength_scale"]) * weight, weight]
     return maps

@@ -1,0 +1,62 @@
+"""Q_CV: Chen & Varshney's human-perception-inspired fusion metric (2007), a dialect core.
+
+Not a registered metric: :mod:`fusionbench.metrics.dialects` uses it for VIFB's ``Qcv``.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .chen_blum import stretch_to_grey_levels
+
+#: Local regions are WINDOW x WINDOW blocks; region saliency is sum(g^ALPHA) over the block.
+WINDOW = 16
+ALPHA = 5
+#: Viewing-distance scaling of the frequency grid: k cycles per image -> k / FREQUENCY_DIVISOR
+#: (the reference code's ``u = lie/8 * u`` on MATLAB's ``freqspace`` grid of step 2/N).
+FREQUENCY_DIVISOR = 4.0
+
+
+def mannos_sakrison(shape: tuple[int, int]) -> np.ndarray:
+    """Mannos-Sakrison CSF 2.6 (0.0192 + 0.144 r) exp(-(0.144 r)^1.1) on the FFT grid of
+    ``shape`` (unshifted, DC at [0, 0]), r the radial frequency scaled as above."""
+    rows = np.fft.fftfreq(shape[0]) * shape[0] / FREQUENCY_DIVISOR
+    columns = np.fft.fftfreq(shape[1]) * shape[1] / FREQUENCY_DIVISOR
+    radius = np.hypot(rows[:, None], columns[None, :])
+    return 2.6 * (0.0192 + 0.144 * radius) * np.exp(-(0.144 * radius) ** 1.1)
+
+
+def block_sums(values: np.ndarray, size: int = WINDOW) -> np.ndarray:
+    """Sums over size x size blocks from the top-left, partial blocks at the right and bottom
+    padded with zeros (MATLAB ``blkproc(values, [size size], [0 0], @(x) sum(x(:)))``)."""
+    rows, columns = -(-values.shape[0] // size), -(-values.shape[1] // size)
+    padded = np.zeros((rows * size, columns * size))
+    padded[:values.shape[0], :values.shape[1]] = values
+    return padded.reshape(rows, size, columns, size).sum(axis=(1, 3))
+
+
+def chen_varshney(first: np.ndarray, second: np.ndarray, fused: np.ndarray) -> float:
+    """Q_CV = sum_blocks(lambda_A D_A + lambda_B D_B) / sum_blocks(lambda_A + lambda_B) (lower is better).
+
+    All images min-max stretched to 0..255 and rounded (:func:`stretch_to_grey_levels`).
+    lambda_X = sum over a 16x16 block of g_X^5, g_X the 3x3 Sobel gradient magnitude ('same',
+    zero padding); D_X = sum over the block of e_X^2 / 256 (also for partial blocks), e_X the
+    difference X - F filtered by the Mannos-Sakrison CSF in the frequency domain (real part).
+    Reference: H. Chen, P. K. Varshney, A human perception inspired quality metric for image
+    fusion based on regional information, Information Fusion 8 (2) (2007) 193-207, as computed
+    by VIFB's ``metricsQcv.m`` (from the zhengliu6699 toolbox).
+    """
+    first, second, fused = (stretch_to_grey_levels(image) for image in (first, second, fused))
+    csf = mannos_sakrison(fused.shape)
+    numerator = denominator = 0.0
+    saliencies, distortions = [], []
+    for source in (first, second):
+        sx = cv2.Sobel(source, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
+        sy = cv2.Sobel(source, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
+        strength = np.hypot(sx, sy)
+        saliencies.append(block_sums(strength ** ALPHA))
+        difference = np.real(np.fft.ifft2(np.fft.fft2(source - fused) * csf))
+        distortions.append(block_sums(difference * difference) / (WINDOW * WINDOW))
+    numerator = float(np.sum(saliencies[0] * distortions[0] + saliencies[1] * distortions[1]))
+    denominator = float(np.sum(saliencies[0] + saliencies[1]))
+    return numerator / denominator
