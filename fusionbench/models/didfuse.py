@@ -39,7 +39,7 @@ from .pretrained import (TiledRunner, channels_last, check_choice, check_device,
 
 NAME = "didfuse"
 VERSION = "1"
-CITATION = ("Zhao, Xu, Zhang, Liu, Li, Zhang, DIDFuse: deep image decomposition for infrared and visible image "
+CITATION = ("Zhao, Xu, Zhang, Liu, Zhang, Li, DIDFuse: deep image decomposition for infrared and visible image "
             "fusion, IJCAI 2020, 970-976")
 UPSTREAM_REPOSITORY = "Zhaozixiang1228/IVIF-DIDFuse"
 UPSTREAM_COMMIT = "5f287300dce7cbc90b9e08e6872455af6baa279f"
