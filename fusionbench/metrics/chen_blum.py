@@ -111,10 +111,19 @@ def stretch_to_grey_levels(image: np.ndarray) -> np.ndarray:
     """min-max stretch to 0..255, rounded half away from zero (``normalize1`` of the zhengliu6699
     code, used by VIFB's Q_CB and Q_CV): round(255 (I - min) / (max - min)), float64. An all-zero
     image stays as it is; any other constant image becomes NaN there (0/0), here all zeros."""
+    if image.dtype == np.uint8:  # the same arithmetic on the 256 possible levels, then looked up
+        low, high = int(image.min()), int(image.max())
+        if high == low:
+            return np.zeros(image.shape)
+        return _stretch_levels(np.arange(256, dtype=np.float64), float(low), float(high)).take(image)
     image = np.asarray(image, np.float64)
     low, high = float(image.min()), float(image.max())
     if high == low:
         return np.zeros_like(image)
+    return _stretch_levels(image, low, high)
+
+
+def _stretch_levels(image: np.ndarray, low: float, high: float) -> np.ndarray:
     stretched = (image - low) / (high - low) * 255.0
     rounded = np.floor(stretched)  # values are >= 0: half away from zero is half up
     rounded += (stretched - rounded) >= 0.5

@@ -4,12 +4,15 @@ Not a registered metric: :mod:`fusionbench.metrics.dialects` uses it for VIFB's 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
 from .chen_blum import stretch_to_grey_levels
 
-#: Local regions are WINDOW x WINDOW blocks; region saliency is sum(g^ALPHA) over the block.
+#: Local regions are WINDOW x WINDOW blocks; region saliency is sum(g^ALPHA) over the block
+#: (ALPHA = 5 is computed as (g^2)^2 g).
 WINDOW = 16
 ALPHA = 5
 #: Viewing-distance scaling of the frequency grid: k cycles per image -> k / FREQUENCY_DIVISOR
@@ -17,13 +20,19 @@ ALPHA = 5
 FREQUENCY_DIVISOR = 4.0
 
 
+@lru_cache(maxsize=4)
 def mannos_sakrison(shape: tuple[int, int]) -> np.ndarray:
-    """Mannos-Sakrison CSF 2.6 (0.0192 + 0.144 r) exp(-(0.144 r)^1.1) on the FFT grid of
-    ``shape`` (unshifted, DC at [0, 0]), r the radial frequency scaled as above."""
+    """Mannos-Sakrison CSF 2.6 (0.0192 + 0.144 r) exp(-(0.144 r)^1.1) on the real-FFT grid of
+    ``shape`` (``np.fft.rfft2`` layout: unshifted, DC at [0, 0], columns 0..N/2), r the radial
+    frequency scaled as above. It depends on |frequency| only, so the full spectrum's filter is
+    symmetric and filtering a real image keeps it real: ``irfft2`` gives the reference's
+    ``real(ifft2(...))`` (to rounding)."""
     rows = np.fft.fftfreq(shape[0]) * shape[0] / FREQUENCY_DIVISOR
-    columns = np.fft.fftfreq(shape[1]) * shape[1] / FREQUENCY_DIVISOR
+    columns = np.fft.rfftfreq(shape[1]) * shape[1] / FREQUENCY_DIVISOR
     radius = np.hypot(rows[:, None], columns[None, :])
-    return 2.6 * (0.0192 + 0.144 * radius) * np.exp(-(0.144 * radius) ** 1.1)
+    response = 2.6 * (0.0192 + 0.144 * radius) * np.exp(-(0.144 * radius) ** 1.1)
+    response.setflags(write=False)
+    return response
 
 
 def block_sums(values: np.ndarray, size: int = WINDOW) -> np.ndarray:
@@ -53,9 +62,12 @@ def chen_varshney(first: np.ndarray, second: np.ndarray, fused: np.ndarray) -> f
     for source in (first, second):
         sx = cv2.Sobel(source, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
         sy = cv2.Sobel(source, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
-        strength = np.hypot(sx, sy)
-        saliencies.append(block_sums(strength ** ALPHA))
-        difference = np.real(np.fft.ifft2(np.fft.fft2(source - fused) * csf))
+        squared = sx * sx
+        squared += sy * sy
+        power = squared * squared  # g^5 = (g^2)^2 g for ALPHA = 5
+        power *= np.sqrt(squared)
+        saliencies.append(block_sums(power))
+        difference = np.fft.irfft2(np.fft.rfft2(source - fused) * csf, s=fused.shape)
         distortions.append(block_sums(difference * difference) / (WINDOW * WINDOW))
     numerator = float(np.sum(saliencies[0] * distortions[0] + saliencies[1] * distortions[1]))
     denominator = float(np.sum(saliencies[0] + saliencies[1]))

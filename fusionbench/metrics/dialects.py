@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -66,6 +69,9 @@ class Rule:
     finish: Callable[[float], float] | None = None
     protocol: str | None = None
     version: str = "1"
+    #: Compute the planes in threads (the expensive cores release the GIL in OpenCV/NumPy; the
+    #: planes are independent, so the value does not depend on it).
+    parallel_planes: bool = False
 
     def core_name(self) -> str:
         return f"{self.core.__module__.rsplit('.', 1)[-1]}.{self.core.__name__}"
@@ -170,9 +176,27 @@ def _apply(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]) -> float:
     if rule.colour == "planes":
         if fused.ndim == 2:
             return _call(rule, fused, [_grey_source(source) for source in sources])
-        values = [_call(rule, fused[:, :, k], [_plane(source, k) for source in sources]) for k in range(3)]
+        arguments = [(rule, fused[:, :, k], [_plane(source, k) for source in sources]) for k in range(3)]
+        if rule.parallel_planes and PLANE_WORKERS > 1:
+            values = list(_plane_pool().map(lambda item: _call(*item), arguments))
+        else:
+            values = [_call(*item) for item in arguments]
         return sum(values) / 3.0
     raise ValueError(f"unknown colour handling {rule.colour!r}")
+
+
+#: Threads for the planes of a ``parallel_planes`` rule (``FUSIONBENCH_PLANE_WORKERS``, default:
+#: min(3, CPUs)); 1 computes them in order.
+PLANE_WORKERS = max(1, int(os.environ.get("FUSIONBENCH_PLANE_WORKERS", min(3, os.cpu_count() or 1))))
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _plane_pool() -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=PLANE_WORKERS, thread_name_prefix="fusionbench-plane"))
+        return _POOL[0]
 
 
 def _grey_source(source: np.ndarray) -> np.ndarray:
@@ -253,13 +277,13 @@ VIFB_RULES: dict[str, Rule] = {
                  "Q^AB/F with conv2 Sobel, orientation difference not modulo pi, G = 255 g_F where g_X = g_F, "
                  + _VIFB_PLANES,
                  parameters={"orientation_modulo_pi": False, "equal_strength_scale": 255.0,
-                             "x_kernel": "convolution"}),
+                             "x_kernel": "convolution"}, parallel_planes=True),
     "Qcb": Rule(chen_blum.chen_blum, "fused-sources", "planes",
                 "Q_CB on min-max stretched, rounded images, unnormalised 31x31 Gaussians, " + _VIFB_PLANES,
-                parameters={"stretch": True, "normalised_gaussians": False}),
+                parameters={"stretch": True, "normalised_gaussians": False}, parallel_planes=True),
     "Qcv": Rule(chen_varshney.chen_varshney, "triple", "planes",
                 "Q_CV (Chen-Varshney; lower is better): 16x16 blocks, alpha 5, Mannos-Sakrison CSF, stretched "
-                "images, " + _VIFB_PLANES),
+                "images, " + _VIFB_PLANES, parallel_planes=True),
     "RMSE": Rule(differences.root_sum_squared_error, "pairwise", "planes",
                  "mean over V and I of sqrt(sum (X-F)^2)/MN (VIFB's error, not a root mean square) " + _VIFB_PLANES,
                  combine="mean"),
@@ -267,7 +291,7 @@ VIFB_RULES: dict[str, Rule] = {
                "sqrt((sum dx^2 + sum dy^2)/MN) over all differences, the RGB planes side by side (M x 3N, seams "
                "included)", parameters={"region": "all"}),
     "SSIM": Rule(ssim_sum.ssim_sum, "fused-sources", "planes",
-                 f"SSIM(V,F) + SSIM(I,F) (Gaussian 11x11, 'valid') {_VIFB_PLANES}"),
+                 f"SSIM(V,F) + SSIM(I,F) (Gaussian 11x11, 'valid') {_VIFB_PLANES}", parallel_planes=True),
     "SD": Rule(statistics.standard_deviation, "fused", "planes",
                f"population standard deviation (VIFB names it 'Variance') {_VIFB_PLANES}"),
 }
