@@ -129,13 +129,31 @@ def minimum_size(levels: int) -> int:
     return 2 ** levels + 1
 
 
-def decompose(plane: np.ndarray, levels: int) -> Pyramid:
-    """Laplacian pyramid of a float64 plane as in ``lp_fuse``: ``levels`` band-passes + base."""
-    rows, columns = plane.shape
+def check_size(shape: tuple[int, ...], levels: int) -> None:
+    """Refuse images smaller than :func:`minimum_size` on a side."""
+    rows, columns = shape[:2]
     if min(rows, columns) < minimum_size(levels):
         raise InputMismatchError(
             f"image of {columns}x{rows} pixels is too small for a {levels}-level Laplacian pyramid "
             f"(each side needs at least {minimum_size(levels)} pixels)")
+
+
+def level_shapes(shape: tuple[int, ...], levels: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], tuple[int, int]]:
+    """What :func:`decompose` makes of a ``rows x columns`` plane: the sizes it records, the band-pass
+    shapes (even-padded) and the base band's shape."""
+    current = tuple(shape[:2])
+    sizes, bands = [], []
+    for _ in range(levels):
+        sizes.append(current)
+        padded = (current[0] + current[0] % 2, current[1] + current[1] % 2)
+        bands.append(padded)
+        current = (padded[0] // 2, padded[1] // 2)
+    return sizes, bands, current
+
+
+def decompose(plane: np.ndarray, levels: int) -> Pyramid:
+    """Laplacian pyramid of a float64 plane as in ``lp_fuse``: ``levels`` band-passes + base."""
+    check_size(plane.shape, levels)
     band_passes, sizes = [], []
     current = plane
     for _ in range(levels):
@@ -152,4 +170,16 @@ def reconstruct(band_passes: list[np.ndarray], base: np.ndarray, sizes: list[tup
     current = base
     for band_pass, (rows, columns) in zip(reversed(band_passes), reversed(sizes)):
         current = (fast_expand(current) + band_pass)[:rows, :columns]
+    return current
+
+
+def reconstruct_in_place(band_passes: list[np.ndarray], base: np.ndarray,
+                         sizes: list[tuple[int, int]]) -> np.ndarray:
+    """:func:`reconstruct` adding each expansion into its band-pass array (the same sums: addition
+    commutes): no third full-size array. The band-passes are overwritten; the result is a view of the
+    finest one."""
+    current = base
+    for band_pass, (rows, columns) in zip(reversed(band_passes), reversed(sizes)):
+        band_pass += fast_expand(current)
+        current = band_pass[:rows, :columns]
     return current

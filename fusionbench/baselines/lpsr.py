@@ -37,6 +37,8 @@ from .sparse_coding import omp_error_constrained, single_threaded_blas
 PATCH = 8
 STEP = 2  # patch size 8 minus overlap 6
 EPSILON = 0.1
+#: Codes summed per block for the L1 strengths (a 256-column block of 4096 rows is 8 MB).
+STRENGTH_ROWS = 4096
 
 
 def patch_grid(planes: np.ndarray) -> np.ndarray:
@@ -53,20 +55,30 @@ def sparse_fuse_base(first: np.ndarray, second: np.ndarray, dictionary: np.ndarr
     fused = (first + second) / 2.0  # what the uncovered cells keep
     if rows < PATCH or columns < PATCH:
         return fused
-    grid = np.stack([patch_grid(first), patch_grid(second)])  # (2, gy, gx, K, 8, 8)
-    grid_rows, grid_columns = grid.shape[1:3]
-    # Column-major patch vectors, as MATLAB's patch(:) and the dictionary's atoms.
-    vectors = np.ascontiguousarray(grid.swapaxes(-1, -2)).reshape(-1, PATCH * PATCH)
+    grid_rows, grid_columns = patch_grid(first).shape[:2]
+    # Column-major patch vectors, as MATLAB's patch(:) and the dictionary's atoms: (2, gy, gx, K, 64).
+    vectors = np.empty((2, grid_rows, grid_columns, planes, PATCH, PATCH))
+    for source, band in enumerate((first, second)):
+        vectors[source] = patch_grid(band).swapaxes(-1, -2)
+    vectors = vectors.reshape(-1, PATCH * PATCH)
     means = vectors.mean(axis=1, keepdims=True)
-    codes = omp_error_constrained(vectors - means, atoms, epsilon)
-    strength = np.abs(codes).sum(axis=1).reshape(2, -1)
+    vectors -= means  # the signals
+    codes = omp_error_constrained(vectors, atoms, epsilon)
+    del vectors
+    strength = np.empty(len(codes))
+    for start in range(0, len(codes), STRENGTH_ROWS):  # |codes| a block at a time, not a second codes array
+        strength[start:start + STRENGTH_ROWS] = np.abs(codes[start:start + STRENGTH_ROWS]).sum(axis=1)
+    strength = strength.reshape(2, -1)
     choose_second = strength[0] < strength[1]
     codes = codes.reshape(2, -1, codes.shape[1])
     means = means.reshape(2, -1)
-    chosen_codes = np.where(choose_second[:, None], codes[1], codes[0])
+    chosen_codes = codes[0]
+    np.copyto(chosen_codes, codes[1], where=choose_second[:, None])
     chosen_means = np.where(choose_second, means[1], means[0])
     with single_threaded_blas():  # see there: threads would spin into the next OMP
-        patches = chosen_codes @ atoms.T + chosen_means[:, None]
+        patches = chosen_codes @ atoms.T
+    del codes, chosen_codes
+    patches += chosen_means[:, None]
     # back to (gy, gx, K, row, column): the vectors were column-major
     patches = patches.reshape(grid_rows, grid_columns, planes, PATCH, PATCH).swapaxes(-1, -2)
     total = np.zeros_like(first)

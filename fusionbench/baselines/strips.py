@@ -28,7 +28,9 @@ import numpy as np
 #: Images with at most this many pixels take the whole-image path (faster, no strip bookkeeping).
 WHOLE_IMAGE_PIXELS = 1 << 20
 #: Target pixels in one strip (core rows x width) where strips are computed with halo rows.
-STRIP_PIXELS = 1 << 20
+STRIP_PIXELS = 1 << 18
+#: Core rows of a strip per halo row, at least (the halo is computed twice: 4 keeps that under half the work).
+CORE_PER_HALO = 4
 #: Target pixels in one chunk of rows streamed through :class:`RunningBoxSum` (which keeps 2r+1 rows more).
 CHUNK_PIXELS = 1 << 16
 
@@ -40,9 +42,9 @@ def use_strips(shape: tuple[int, ...], whole_image_pixels: int | None = None) ->
 
 
 def strip_rows(width: int, halo: int = 0, align: int = 1, minimum: int = 16, pixels: int | None = None) -> int:
-    """Core rows per strip: about ``pixels`` (default :data:`STRIP_PIXELS`) pixels, at least ``4 * halo``
-    (so that the halo recomputation stays under half the work), a multiple of ``align``."""
-    rows = max(minimum, 4 * halo, (STRIP_PIXELS if pixels is None else pixels) // max(1, width))
+    """Core rows per strip: about ``pixels`` (default :data:`STRIP_PIXELS`) pixels, at least
+    ``CORE_PER_HALO * halo`` rows and ``minimum``, a multiple of ``align``."""
+    rows = max(minimum, CORE_PER_HALO * halo, (STRIP_PIXELS if pixels is None else pixels) // max(1, width))
     return -(-rows // align) * align
 
 
