@@ -144,11 +144,19 @@ def fused_band_passes(first: np.ndarray, second: np.ndarray,
         one = decompose(_as_float(first[low:high]), levels)
         other = decompose(_as_float(second[low:high]), levels)
         for level, (a, b) in enumerate(zip(one.levels, other.levels)):
-            _keep_core(chosen[level], select_band_pass(a, b), start, stop, low, rows, 2 ** level)
-        del a, b
+            target, local = _core_rows(start, stop, low, rows, 2 ** level, len(chosen[level]))
+            # A chosen value depends on the band rows within 2 of its own (3x3 activity, then 3x3 vote).
+            near = slice(max(0, local.start - SELECTION_REACH), min(len(a), local.stop + SELECTION_REACH))
+            selected = select_band_pass(a[near], b[near])
+            chosen[level][target] = selected[local.start - near.start:local.stop - near.start]
+        del a, b, selected
         _keep_core(bases[0], one.base, start, stop, low, rows, step)
         _keep_core(bases[1], other.base, start, stop, low, rows, step)
     return chosen, bases[0], bases[1]
+
+
+#: Band rows on each side that one chosen band-pass value depends on (see :func:`select_band_pass`).
+SELECTION_REACH = 2
 
 
 def pyramid_halo(levels: int) -> int:
@@ -162,12 +170,19 @@ def pyramid_halo(levels: int) -> int:
     return 4 * 2 ** levels
 
 
+def _core_rows(start: int, stop: int, low: int, rows: int, scale: int, length: int) -> tuple[slice, slice]:
+    """Rows of a level of scale ``scale`` (``length`` rows in all) that the core ``start:stop`` (full
+    resolution) of a strip from row ``low`` holds: in the whole level and in the strip's level."""
+    first = start // scale
+    last = stop // scale if stop < rows else length  # the last strip keeps the padded rows too
+    return slice(first, last), slice(first - low // scale, last - low // scale)
+
+
 def _keep_core(target: np.ndarray, strip: np.ndarray, start: int, stop: int, low: int, rows: int,
                scale: int) -> None:
     """Copy the core rows ``start:stop`` (full resolution) of a strip's level of scale ``scale``."""
-    first = start // scale
-    last = stop // scale if stop < rows else len(target)  # the last strip keeps the padded rows too
-    target[first:last] = strip[first - low // scale:last - low // scale]
+    whole, local = _core_rows(start, stop, low, rows, scale, len(target))
+    target[whole] = strip[local]
 
 
 def _as_float(plane: np.ndarray) -> np.ndarray:
