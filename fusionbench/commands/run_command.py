@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--published", action="append", default=[], metavar="FILE.toml",
                         help="a paper's released fused images as read-only algorithms SET:METHOD (a TOML mapping a "
                              "dataset's items to the files; see fusionbench/published/results.py); repeatable")
+    parser.add_argument("--dialect", action="append", default=[], metavar="NAME",
+                        help="compute the metrics as a toolbox's code does (see 'fusionbench list dialects'): "
+                             "fusionbench (default), ifcnn-paper, vifb; repeatable, values side by side in metrics.csv")
     parser.add_argument("--protocol", action="append", metavar="NAME",
                         help="how two-source metrics are called: standard (default), ifcnn-paper (metric(A, A, F), "
                              "as the paper did) or both; repeatable")
@@ -85,7 +88,8 @@ def settings_from(arguments: argparse.Namespace, command_line: str):
         scheduler = f"local:{arguments.jobs or os.cpu_count() or 1}"
     return RunSettings(out=arguments.out or default_run_directory(), datasets=arguments.dataset,
                        algorithms=arguments.algorithm, metrics=arguments.metric,
-                       protocols=parse_protocols(arguments.protocol), jobs=arguments.jobs, device=arguments.device,
+                       protocols=parse_protocols((arguments.protocol or []) + arguments.dialect or None),
+                       jobs=arguments.jobs, device=arguments.device,
                        options=options, max_items=arguments.max_items, progress=not arguments.no_progress,
                        command_line=command_line, compare_paper=arguments.compare_paper,
                        paper_metrics_only=arguments.paper_metrics, executor=arguments.executor,

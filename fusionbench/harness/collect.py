@@ -22,11 +22,12 @@ from ..image_io import write_bytes_atomic, write_text_atomic
 from ..path_safety import path_inside
 from ..run_cache import RunCache
 from .plan import Plan, Task
+from .settings import dialect_of
 from .work import WorkOrder, WorkResult
 
 CSV_REFRESH_SECONDS = 10.0
 
-METRICS_HEADER = ("dataset", "item", "algorithm", "protocol", "metric", "value")
+METRICS_HEADER = ("dataset", "item", "algorithm", "protocol", "metric", "value", "dialect")
 TIMINGS_HEADER = ("dataset", "item", "algorithm", "device", "seconds", "width", "height", "setup_seconds")
 FAILURES_HEADER = ("dataset", "item", "algorithm", "stage", "metric", "message")
 
@@ -128,7 +129,8 @@ class Collector:
                 stored = record["metrics"].get(job.key)
                 if stored is not None:
                     metric_rows.extend((task.dataset, task.item, task.algorithm, protocol, job.name,
-                                        _format_float(stored["value"])) for protocol in job.protocols)
+                                        _format_float(stored["value"]), dialect_of(protocol))
+                                       for protocol in job.protocols)
         failure_rows = sorted({(failure["dataset"], failure["item"], failure["algorithm"], failure["stage"],
                                 failure["metric"], failure["message"]) for failure in self.all_failures()})
         metric_rows.sort(key=lambda row: row[:5])

@@ -21,7 +21,10 @@ from ..families import MULTI_EXPOSURE
 from ..path_safety import check_name, storage_name
 from ..registry import ALGORITHMS, METRICS, AlgorithmSpec, MetricSpec
 from ..run_cache import fused_key, metric_key
-from .settings import RunSettings
+from .settings import PROTOCOL_DIALECTS, RunSettings
+
+#: Metrics lower-is-better in dialects that define metrics fusionbench does not register.
+_LOWER_IS_BETTER = {"CE", "RMSE", "QCV"}
 
 #: The paper's metrics per family (Sec. 3.1): two-source sets and multi-exposure stacks.
 PAPER_PAIR_METRICS = ("VIFF", "ISSIM", "NMI", "SF", "AG")
@@ -30,11 +33,13 @@ PAPER_MEF_METRICS = ("MEF-SSIM", "SF", "AG")
 
 @dataclass(frozen=True)
 class MetricJob:
-    """One metric value of a task: its name, the protocol columns it fills, its cache key."""
+    """One metric value of a task: its name, the protocol columns it fills, its cache key, and the
+    dialect computing it (None: the registered metric under the protocol)."""
 
     name: str
     protocols: tuple[str, ...]
     key: str
+    dialect: str | None = None
 
 
 @dataclass
@@ -120,8 +125,41 @@ def selected_algorithms(patterns: Sequence[str] | None) -> list[AlgorithmSpec]:
     return list(chosen.values())
 
 
-def selected_metrics(names: Sequence[str] | None) -> list[MetricSpec]:
-    return METRICS.specs() if names is None else [METRICS.get(name) for name in names]
+def selected_metrics(names: Sequence[str] | None, dialects: Sequence[str] = ()) -> list[MetricSpec]:
+    """Registered metrics named (all for None); a name only a selected dialect defines is skipped here."""
+    if names is None:
+        return METRICS.specs()
+    from ..errors import UnknownNameError
+
+    defined = {metric.casefold() for dialect in dialect_tables(dialects) for metric in dialect.metrics()}
+    chosen = []
+    for name in names:
+        try:
+            chosen.append(METRICS.get(name))
+        except UnknownNameError:
+            if name.casefold() not in defined:
+                raise
+    return chosen
+
+
+def dialect_tables(labels: Sequence[str]) -> list:
+    """The dialects (other than the protocols' own) among the protocol labels of a run."""
+    from ..metrics.dialects import get_dialect
+
+    return [get_dialect(label) for label in labels if label not in PROTOCOL_DIALECTS]
+
+
+def dialect_direction(dialect, metric: str) -> bool:
+    """Higher is better? The dialect's own word if it has one, else the registered metric's."""
+    explicit = getattr(dialect.rule(metric), "higher_is_better", None)
+    if explicit is not None:
+        return bool(explicit)
+    from ..errors import UnknownNameError
+
+    try:
+        return METRICS.get(metric).higher_is_better
+    except UnknownNameError:
+        return metric.upper() not in _LOWER_IS_BETTER
 
 
 class _Planner:
@@ -138,10 +176,13 @@ class _Planner:
         self.datasets: dict[str, dict] = {}
         self.metrics: dict[str, MetricSpec] = {}
         self.dataset_objects: dict[str, Dataset] = {}
+        self.dialect_metrics: dict[str, dict] = {}  # metrics only a dialect defines, for run.json
+        self._requested_metrics: tuple[str, ...] | None = None
 
     def add(self, selection: Selection) -> None:
+        self._requested_metrics = selection.metrics
         algorithms = selected_algorithms(selection.algorithms)
-        metrics = selected_metrics(selection.metrics)
+        metrics = selected_metrics(selection.metrics, self.settings.protocols)
         for name in selection.datasets or list_datasets():
             self._add_dataset(self._dataset(name), algorithms, metrics, selection)
 
@@ -205,19 +246,39 @@ class _Planner:
             task = Task(dataset.name, item, dataset.family, paths, hashes, spec.name, self.options[spec.name], key,
                         f"fused/{folder}/{dataset.name}/{item}.png")
             self.tasks[(dataset.name, item, spec.name)] = task
-        known = {job.name for job in task.metrics}
-        task.metrics.extend(job for job in metric_jobs(metrics, self.settings.protocols, key) if job.name not in known)
+        known = {(job.name, job.dialect) for job in task.metrics}
+        jobs = metric_jobs(metrics, self.settings.protocols, key)
+        if len(paths) == 2:  # the dialects' metrics compare a fused image with two sources
+            jobs += self._dialect_jobs(key)
+        task.metrics.extend(job for job in jobs if (job.name, job.dialect) not in known)
+
+    def _dialect_jobs(self, fused: str) -> list[MetricJob]:
+        jobs = []
+        requested = {name.casefold() for name in self._requested_metrics} if self._requested_metrics else None
+        for dialect in dialect_tables(self.settings.protocols):
+            for name in dialect.metrics():
+                if requested is None or name.casefold() in requested:
+                    jobs.append(MetricJob(name, (dialect.name,), metric_key(name, dialect.version(name), dialect.name,
+                                                                            fused), dialect.name))
+                    self.dialect_metrics.setdefault(name, {"version": dialect.version(name), "sources": 2,
+                                                           "higher_is_better": dialect_direction(dialect, name)})
+        return jobs
 
     def plan(self) -> Plan:
         metrics = {name: {"version": spec.version, "higher_is_better": spec.higher_is_better, "sources": spec.sources}
                    for name, spec in sorted(self.metrics.items())}
+        for name, record in sorted(self.dialect_metrics.items()):
+            metrics.setdefault(name, record)
         return Plan(list(self.tasks.values()), self.datasets, self.identities, metrics, self.skipped, self.notes)
 
 
 def metric_jobs(metrics: Sequence[MetricSpec], protocols: Sequence[str], fused: str) -> list[MetricJob]:
-    """The metric values of one fused image. Protocols decide only how two-source metrics are
-    called, so every other value is computed once and fills every protocol column."""
-    protocols = tuple(protocols)
+    """The registered metrics' values of one fused image. Protocols decide only how two-source
+    metrics are called, so every other value is computed once and fills every protocol column.
+    (Other dialects' metrics are jobs of their own: see ``_Planner._dialect_jobs``.)"""
+    protocols = tuple(protocol for protocol in protocols if protocol in PROTOCOL_DIALECTS)
+    if not protocols:
+        return []
     jobs = [MetricJob(spec.name, protocols, metric_key(spec.name, spec.version, None, fused))
             for spec in metrics if spec.sources != 2]
     jobs += [MetricJob(spec.name, (protocol,), metric_key(spec.name, spec.version, protocol, fused))

@@ -23,7 +23,7 @@ class RunSettings:
     datasets: list[str] | None = None  # None: all
     algorithms: list[str] | None = None  # None: all that suit
     metrics: list[str] | None = None  # None: all that accept the item
-    protocols: tuple[str, ...] = ("standard",)
+    protocols: tuple[str, ...] = ("standard",)  # protocol labels: standard, ifcnn-paper, or a dialect (vifb)
     jobs: int = 0  # worker processes of the local executor; 0: one per core
     device: str | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # algorithm pattern -> options
@@ -46,21 +46,42 @@ def default_run_directory() -> Path:
     return Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
 
 
+#: The two protocols are dialects: a protocol name is the ``protocol`` column's label of its dialect.
+PROTOCOL_DIALECTS = {"standard": "fusionbench", "ifcnn-paper": "ifcnn-paper"}
+
+
 def parse_protocols(values: Iterable[str] | None) -> tuple[str, ...]:
-    """Registered protocol names or ``both`` (= standard, ifcnn-paper), comma-separated or repeated.
+    """Protocol or dialect names, or ``both`` (= standard, ifcnn-paper), comma-separated or repeated.
 
-    Order is kept and duplicates dropped; the default is ``standard``.
+    The result holds the ``protocol`` column's labels: ``standard`` and ``ifcnn-paper`` for the
+    protocols (dialects ``fusionbench`` and ``ifcnn-paper``), the dialect's name for any other
+    dialect (``vifb``). Order is kept and duplicates dropped; the default is ``standard``.
     """
-    from ..metrics.protocols import get_protocol
+    from ..errors import UnknownNameError
+    from ..metrics.dialects import list_dialects
+    from ..registry import unknown_name_message
 
+    known = list(PROTOCOL_DIALECTS) + [name for name in list_dialects() if name not in PROTOCOL_DIALECTS.values()]
     chosen: list[str] = []
     for value in values or ["standard"]:
         for part in str(value).split(","):
             for name in (PROTOCOLS if part == "both" else (part,)):
-                get_protocol(name)  # unknown names raise with a suggestion
-                if name not in chosen:
-                    chosen.append(name)
+                label = protocol_label(name)
+                if label not in known:
+                    raise UnknownNameError(unknown_name_message("protocol", name, known + ["fusionbench"]))
+                if label not in chosen:
+                    chosen.append(label)
     return tuple(chosen)
+
+
+def protocol_label(name: str) -> str:
+    """The ``protocol`` column's label of a protocol or dialect name (fusionbench -> standard)."""
+    return "standard" if name == "fusionbench" else name
+
+
+def dialect_of(label: str) -> str:
+    """The dialect of a ``protocol`` column label (standard -> fusionbench)."""
+    return PROTOCOL_DIALECTS.get(label, label)
 
 
 def parse_option_assignment(text: str) -> tuple[str, str, Any]:

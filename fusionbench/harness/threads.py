@@ -52,14 +52,20 @@ def apply_thread_limit(threads: int) -> None:
         _applied["numba"] = threads
 
 
-def _single_threaded_opencv() -> None:
+def single_threaded_opencv() -> None:
     """One OpenCV thread per process, whatever the worker count.
 
     OpenCV splits some filters (e.g. MergeMertens) over its threads and the floating-point sums
     then depend on the split: the same run gave fused images one grey level apart with 1 and
     with 2 threads. One thread makes results independent of the executor; parallelism comes from
-    the worker processes.
+    the worker processes. The driver calls it before forking workers: a forked child that changes
+    the thread count of a pool its parent had running blocks for ever (its threads were not
+    copied), so the child must find the setting already made and leave it alone.
     """
     import cv2
 
-    cv2.setNumThreads(1)
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
+
+
+_single_threaded_opencv = single_threaded_opencv

@@ -84,13 +84,19 @@ def device_label(algorithm: Any) -> str:
     return device
 
 
-def compute_metric_value(name: str, inputs, protocol: str) -> float:
-    """One metric value through the metrics package's evaluation (colour policy + protocol).
+def compute_metric_value(job: MetricJob, inputs, fused, sources) -> float:
+    """One metric value: the registered metric under its protocol, or the job's dialect's rule.
 
     ``inputs`` is the fused image's :class:`~fusionbench.metrics.evaluation.MetricInputs`, kept for
     all its metrics so that validation and each grey conversion happen once per image.
     """
-    value = float(inputs.compute(name, protocol))
+    if job.dialect is None:
+        value = float(inputs.compute(job.name, job.protocols[0]))
+    else:
+        from ..metrics.dialects import get_dialect
+
+        value = float(get_dialect(job.dialect).compute(job.name, fused, sources))
+    name = job.name
     if not math.isfinite(value):
         raise MetricError(f"{name} returned {value}")
     return value
@@ -168,7 +174,7 @@ def _perform(order: WorkOrder, report: Callable[[str, str, WorkResult], None]) -
     for job in order.metrics:
         report(METRIC, job.name, result)
         try:
-            result.values[job.key] = compute_metric_value(job.name, inputs, job.protocols[0])
+            result.values[job.key] = compute_metric_value(job, inputs, fused, sources)
         except Exception as error:  # recorded per item; the run goes on
             message = describe_error(error)
             result.failures.extend(failure_record(task, METRIC, job.name, message, protocol)

@@ -40,7 +40,7 @@ def test_run_writes_the_run_directory_with_hand_computed_values(tmp_path, tiny_d
     write_tables(out)
     assert summary.tasks == 9 and summary.cached == 0 and summary.fused == 8  # test-broken fails on b
     metrics = pd.read_csv(out / "metrics.csv", dtype={"item": str})
-    assert list(metrics.columns) == ["dataset", "item", "algorithm", "protocol", "metric", "value"]
+    assert list(metrics.columns) == ["dataset", "item", "algorithm", "protocol", "metric", "value", "dialect"]
     assert len(metrics) == 8 * 4
     for row in metrics.itertuples():
         assert row.value == pytest.approx(expected_values(row.algorithm, row.item)[(row.protocol, row.metric)],

@@ -6,6 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from hostile_fixtures import cli  # noqa: F401 - pytest fixtures
 from crafted_inputs import write_pair
 
 

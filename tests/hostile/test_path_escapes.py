@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from hostile_fixtures import cli, test_registry, tiny_dataset  # noqa: F401 - pytest fixtures
 from crafted_inputs import write_manifest, write_pair
 
 pytestmark = pytest.mark.usefixtures("test_registry")

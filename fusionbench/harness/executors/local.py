@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
-from ..threads import apply_thread_limit, default_threads_per_worker
+from ..threads import apply_thread_limit, default_threads_per_worker, single_threaded_opencv
 from ..work import FUSE, WorkOrder, WorkResult, perform
 from .base import Executor, WorkerSetup, failed_result, worker_death_cause
 
@@ -161,6 +161,8 @@ class LocalExecutor(Executor):
     # -- the driver's side ------------------------------------------------------------------------
 
     def _dispatch(self, queue: deque) -> None:
+        if len(self._pool) < self._workers_wanted:
+            single_threaded_opencv()  # in the driver, before any fork (see its docstring)
         while len(self._pool) < min(self._workers_wanted, len(queue) + self._busy_count()):
             self._pool.append(_Worker(self.setup))
         for worker in self._pool:

@@ -1,4 +1,8 @@
-"""Fixtures of the hostile-input tests: the harness test plugin and a CLI runner."""
+"""Fixtures of the hostile-input tests: the harness test plugin, a tiny dataset and a CLI runner.
+
+A module the tests import from, not a conftest.py: tests/harness has a conftest module its tests
+import by name, and two folders' conftest modules would shadow each other.
+"""
 from __future__ import annotations
 
 import sys
