@@ -8,13 +8,19 @@ HELP = "list registered algorithms, metrics, datasets or suites"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=("algorithms", "metrics", "datasets", "suites"), help="what to list")
+    parser.add_argument("what", choices=("algorithms", "metrics", "datasets", "suites", "dialects"),
+                        help="what to list")
+    parser.add_argument("--dialect", metavar="NAME",
+                        help="with 'metrics': the metrics of this dialect and what it does for each (e.g. vifb)")
 
 
 def run(arguments: argparse.Namespace) -> int:
     listers = {"algorithms": _algorithm_rows, "metrics": _metric_rows, "datasets": _dataset_rows,
-               "suites": _suite_rows}
-    header, rows = listers[arguments.what]()
+               "suites": _suite_rows, "dialects": _dialect_rows}
+    if arguments.what == "metrics" and arguments.dialect:
+        header, rows = _dialect_metric_rows(arguments.dialect)
+    else:
+        header, rows = listers[arguments.what]()
     print(format_table(header, rows))
     return 0
 
@@ -51,6 +57,21 @@ def _suite_rows():
         datasets = ",".join(suite.datasets) if suite.datasets else "every registered dataset"
         rows.append((suite.name, str(len(suite.algorithm_names())), datasets, suite.description))
     return ("name", "algorithms", "datasets", "description"), rows
+
+
+def _dialect_rows():
+    from ..metrics.dialects import get_dialect, list_dialects
+
+    rows = [(name, str(len(get_dialect(name).metrics())), get_dialect(name).description) for name in list_dialects()]
+    return ("name", "metrics", "description"), rows
+
+
+def _dialect_metric_rows(name: str):
+    from ..metrics.dialects import get_dialect
+
+    dialect = get_dialect(name)
+    rows = [(metric, dialect.rule(metric).core_name(), dialect.describe(metric)) for metric in dialect.metrics()]
+    return ("metric", "core", f"how {dialect.name} computes it"), rows
 
 
 def _input_range(minimum: int, maximum: int | None) -> str:
