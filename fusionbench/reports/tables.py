@@ -143,6 +143,9 @@ def position_credits(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
     keys = -rounded if higher_is_better else rounded
     order = np.argsort(keys, kind="stable")
     credits = np.zeros((len(keys), len(keys)))
+    if len(keys) and np.all(keys[order[1:]] != keys[order[:-1]]):  # no ties: each algorithm one position
+        credits[order, np.arange(len(keys))] = 1.0
+        return credits
     start = 0
     while start < len(order):
         stop = start + 1
@@ -161,22 +164,25 @@ def competition_ranks(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
     return np.array([1 + int(np.sum(keys < key)) for key in keys])
 
 
-def rank_summary(values: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+def rank_summary(values: pd.DataFrame | None, higher_is_better: bool, matrix: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per algorithm: mean and (overall rank, #first, #second) by the rules of the module doc.
 
     ``values`` has columns ``item, algorithm, value`` (NaN or an absent row = no value). Returns
     one row per algorithm with columns ``algorithm, mean, overall_rank, n_first, n_second,
     mean_rank, n_items, n_missing``; algorithms with a missing value have NaN in the first five
-    numeric columns and their count in ``n_missing``.
+    numeric columns and their count in ``n_missing``. ``matrix`` is
+    ``statistics.value_matrix(values)`` when the caller has it already.
     """
-    matrix = statistics.value_matrix(values)
+    matrix = statistics.value_matrix(values) if matrix is None else matrix
     items = len(matrix)
-    complete = [name for name in matrix.columns if matrix[name].notna().all() and items > 0]
+    missing = matrix.isna().to_numpy().sum(axis=0)
+    complete = [name for name, count in zip(matrix.columns, missing) if count == 0 and items > 0]
     rows = {name: {"algorithm": name, "mean": math.nan, "overall_rank": math.nan, "n_first": math.nan,
                    "n_second": math.nan, "mean_rank": math.nan, "n_items": items,
-                   "n_missing": int(matrix[name].isna().sum())} for name in matrix.columns}
+                   "n_missing": int(count)} for name, count in zip(matrix.columns, missing)}
     if complete:
-        block = matrix[complete].to_numpy(dtype=np.float64)
+        # Row-major, so that the means below add the items one after the other (as they always did).
+        block = np.ascontiguousarray(matrix[complete].to_numpy(dtype=np.float64))
         credits = np.zeros((len(complete), len(complete)))
         for row in block:
             credits += position_credits(row, higher_is_better)
@@ -221,26 +227,57 @@ def values_for(results: RunResults, dataset: str, protocol: str, metric: str) ->
     """item x algorithm values, with NaN for every planned (item, algorithm) lacking a value."""
     rows = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)
                            & (results.metrics.metric == metric)]
-    failed = results.failures[(results.failures.dataset == dataset) & (
-        (results.failures.stage == "fuse") | (results.failures.metric == metric))]
+    failures = results.failures[results.failures.dataset == dataset]
+    return _planned_values(rows, failures, metric, results.items(dataset))
+
+
+def _planned_values(rows: pd.DataFrame, failures: pd.DataFrame, metric: str, items: list[str]) -> pd.DataFrame:
+    """:func:`values_for` from the metric's rows and the dataset's failures, already selected."""
+    failed = failures[(failures.stage == "fuse") | (failures.metric == metric)]
     algorithms = sorted(set(rows.algorithm) | set(failed.algorithm))
-    items = results.items(dataset)
     grid = pd.MultiIndex.from_product([items, algorithms], names=["item", "algorithm"]).to_frame(index=False)
     merged = grid.merge(rows[["item", "algorithm", "value"]], on=["item", "algorithm"], how="left")
     return merged
 
 
+def _planned_matrix(rows: pd.DataFrame, failures: pd.DataFrame, metric: str, items: list[str]) -> pd.DataFrame:
+    """``statistics.value_matrix(_planned_values(...))``, built directly (the common case: each
+    (item, algorithm) has at most one row) instead of through a merge and a pivot table."""
+    failed = failures[(failures.stage == "fuse") | (failures.metric == metric)]
+    algorithms = sorted(set(rows.algorithm) | set(failed.algorithm))
+    names = sorted(set(items))
+    try:
+        ordered = [str(name) for name in names] == names and len(names) > 0 and len(algorithms) > 0
+    except TypeError:
+        ordered = False
+    keys = list(zip(rows["item"].tolist(), rows["algorithm"].tolist()))
+    if not ordered or not all(isinstance(item, str) and isinstance(algorithm, str) for item, algorithm in keys) \
+            or len(set(keys)) < len(keys):
+        return statistics.value_matrix(_planned_values(rows, failures, metric, items))
+    item_index = {name: index for index, name in enumerate(names)}
+    algorithm_index = {name: index for index, name in enumerate(algorithms)}
+    table = np.full((len(names), len(algorithms)), np.nan)
+    for (item, algorithm), value in zip(keys, rows["value"].to_numpy(dtype=np.float64)):
+        row = item_index.get(item)
+        if row is not None:  # values of unplanned items are left out, as the merge does
+            table[row, algorithm_index[algorithm]] = value
+    return statistics.matrix_frame(table, names, algorithms)
+
+
 def metric_tables(results: RunResults, dataset: str, protocol: str) -> list[MetricTable]:
     """Every metric measured on ``dataset`` under ``protocol``, in the paper's row order."""
     subset = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)]
-    failed_metrics = results.failures[(results.failures.dataset == dataset) & (results.failures.stage == "metric")]
+    failures = results.failures[results.failures.dataset == dataset]
+    failed_metrics = failures[failures.stage == "metric"]
     names = sorted(set(subset.metric) | set(failed_metrics.metric), key=metric_sort_key)
+    by_metric = dict(iter(subset.groupby("metric", sort=False))) if len(subset) else {}
+    items = results.items(dataset)
     tables = []
     for metric in names:
-        values = values_for(results, dataset, protocol, metric)
+        matrix = _planned_matrix(by_metric.get(metric, subset.iloc[:0]), failures, metric, items)
         direction = results.higher_is_better(metric)
-        tables.append(MetricTable(dataset, protocol, metric, direction, rank_summary(values, direction),
-                                  statistics.significance(values, direction)))
+        tables.append(MetricTable(dataset, protocol, metric, direction, rank_summary(None, direction, matrix),
+                                  statistics.significance(None, direction, matrix)))
     return tables
 
 
@@ -261,13 +298,23 @@ def format_count(count: float) -> str:
 def _emphasis(summary: pd.DataFrame) -> dict[str, str]:
     """'best' / 'second' by overall rank (competition ranks: ties share the emphasis)."""
     marks = {}
-    for row in summary.itertuples():
-        if row.overall_rank == 1:
-            marks[row.algorithm] = "best"
-        elif row.overall_rank == 2 or (row.overall_rank > 1 and not any(summary.overall_rank == 2)
-                                       and row.overall_rank == summary.overall_rank[summary.overall_rank > 1].min()):
-            marks[row.algorithm] = "second"
+    ranks = summary.overall_rank.tolist()
+    below_first = [rank for rank in ranks if rank > 1]  # NaN (failed) compares False
+    second = 2 if 2 in ranks else min(below_first, default=None)
+    for algorithm, rank in zip(summary.algorithm.tolist(), ranks):
+        if rank == 1:
+            marks[algorithm] = "best"
+        elif rank == second:
+            marks[algorithm] = "second"
     return marks
+
+
+def _records(frame: pd.DataFrame) -> list:
+    """``frame.itertuples(index=False)`` without pandas' per-row overhead (same values)."""
+    from collections import namedtuple
+
+    record = namedtuple("Row", list(frame.columns), rename=True)
+    return [record(*values) for values in zip(*(frame[column].tolist() for column in frame.columns))]
 
 
 @dataclass
@@ -284,7 +331,7 @@ def table_cells(table: MetricTable, paper=None) -> dict[str, Cell]:
     """Cell text per algorithm; ``paper`` is a PaperValues (see reports.paper) or None."""
     marks = _emphasis(table.summary)
     cells = {}
-    for row in table.summary.itertuples():
+    for row in _records(table.summary):
         if row.n_missing:
             cell = Cell(f"n/a (failed on {row.n_missing} of {row.n_items} items)", "", "")
         else:
@@ -385,7 +432,7 @@ def statistics_frame(tables: list[MetricTable]) -> pd.DataFrame:
         rows.append({**base, "test": "friedman", "statistic": result.friedman_statistic, "p_raw": result.friedman_p})
         for name, rank in result.average_ranks.items():
             rows.append({**base, "test": "average_rank", "first": name, "statistic": rank})
-        for pair in result.pairwise.itertuples():
+        for pair in _records(result.pairwise):
             rows.append({**base, "test": "wilcoxon_holm", "first": pair.first, "second": pair.second,
                          "p_raw": pair.p_raw, "p_holm": pair.p_holm, "better": pair.better})
     return pd.DataFrame(rows, columns=["dataset", "protocol", "metric", "test", "first", "second", "statistic",
@@ -403,18 +450,21 @@ def timing_summary(results: RunResults) -> pd.DataFrame:
         return pd.DataFrame(columns=["dataset", "algorithm", "device", "median_seconds", "mean_seconds", "n_items",
                                      "image_size"])
     rows = []
+    timings = timings.reset_index(drop=True)
+    sizes = (timings.width.astype(int).astype(str) + "x" + timings.height.astype(int).astype(str)).to_numpy()
     for (dataset, algorithm, device), group in timings.groupby(["dataset", "algorithm", "device"], sort=False):
-        sizes = (group.width.astype(int).astype(str) + "x" + group.height.astype(int).astype(str)).value_counts()
+        seen = set(sizes[group.index.to_numpy()])
         rows.append({"dataset": dataset, "algorithm": algorithm, "device": device,
                      "median_seconds": float(group.seconds.median()), "mean_seconds": float(group.seconds.mean()),
-                     "n_items": len(group), "image_size": sizes.index[0] if len(sizes) == 1 else "various"})
+                     "n_items": len(group), "image_size": next(iter(seen)) if len(seen) == 1 else "various"})
     frame = pd.DataFrame(rows)
     return frame.sort_values(["dataset", "algorithm"], key=lambda column: column.map(
         algorithm_sort_key) if column.name == "algorithm" else column).reset_index(drop=True)
 
 
-def timing_markdown(results: RunResults, paper=None) -> str:
-    summary = timing_summary(results)
+def timing_markdown(results: RunResults, paper=None, summary: pd.DataFrame | None = None) -> str:
+    """Table 5 in Markdown; ``summary`` is :func:`timing_summary` when the caller has it already."""
+    summary = timing_summary(results) if summary is None else summary
     if summary.empty:
         return "_no timings_\n"
     platform = results.run.get("platform", {}).get("processor", "")
@@ -471,9 +521,10 @@ def write_tables(run_dir: str | Path, compare_paper: bool = False) -> list[Path]
             path = folder / f"{dataset}{suffix}"
             write_text_atomic(path, text)
             written.append(path)
-    timing_text = "# Table 5: fusion time\n\n" + timing_markdown(results, paper)
+    timings = timing_summary(results)
+    timing_text = "# Table 5: fusion time\n\n" + timing_markdown(results, paper, timings)
     write_text_atomic(folder / "timings.md", timing_text)
-    write_text_atomic(folder / "timings.csv", timing_summary(results).to_csv(index=False))
+    write_text_atomic(folder / "timings.csv", timings.to_csv(index=False))
     written += [folder / "timings.md", folder / "timings.csv"]
     return written
 
