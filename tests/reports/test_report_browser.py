@@ -53,7 +53,7 @@ def check_in_browser(page: Path, datasets: list[str], items_per_dataset: int, tm
     assert len(charts) >= 3 * len(datasets) + 1  # distributions, rank counts, CD per dataset; timings
     assert all((page.parent / chart).read_bytes()[:4] == b"\x89PNG" for chart in charts)
     assert "not found (set --data-dir" not in dom  # every source picture was found
-    pictures = re.findall(r'<img src="(report_files/[^"]+\.webp)"', dom)
+    pictures = re.findall(r'<img src="(report_files/[^"]+\.(?:webp|jpg))"', dom)
     assert pictures and all((page.parent / picture).is_file() for picture in pictures)
     # the gallery script ran: the item selector is shown with its counter, one item per dataset visible
     assert dom.count('<div class="gallery-nav">') == len(datasets)

@@ -71,9 +71,12 @@ def _cells(page: str, dataset: str, metric: str) -> list[str]:
 def test_the_report_is_written_beside_the_run_with_its_pictures(report):
     run, path, page = report
     assert path == run.resolve() / "report.html"
-    pictures = sorted((run / "report_files").rglob("*.webp"))
+    thumbnails = sorted((run / "report_files").rglob("*.jpg"))
+    close_ups = sorted((run / "report_files").rglob("*-zoom.webp"))
     # lytro: 3 items x (2 sources + 3 results, one failed) ; medical: 2 x (2 + 3); each with a close-up
-    assert len(pictures) == 2 * (3 * 5 - 1 + 2 * 5)
+    assert len(thumbnails) == len(close_ups) == 3 * 5 - 1 + 2 * 5
+    assert len(list((run / "report_files").rglob("*.webp"))) == len(close_ups)
+    assert all(path.read_bytes()[:3] == b"\xff\xd8\xff" for path in thumbnails)
     assert len(sorted((run / "report_files" / "charts").glob("*.png"))) == 2 * 3 + 1
     assert not [entry for entry in run.iterdir() if entry.name.startswith(".report_files")]  # no leftovers
 
@@ -154,6 +157,7 @@ def test_a_rebuild_reuses_unchanged_pictures_and_redraws_changed_ones(tmp_path, 
     run = make_run_directory(tmp_path, {"medical": ("medical", 2, False)})
     first = write_report(run).read_text(encoding="utf-8")
     monkeypatch.setattr(gallery, "encode_webp", lambda *a: pytest.fail("an unchanged picture was re-encoded"))
+    monkeypatch.setattr(gallery, "encode_jpeg", lambda *a: pytest.fail("an unchanged picture was re-encoded"))
     monkeypatch.setattr(plots, "figure_png", lambda *a: pytest.fail("an unchanged chart was redrawn"))
     assert write_report(run).read_text(encoding="utf-8") == first
     monkeypatch.undo()
@@ -168,11 +172,13 @@ def test_a_rebuild_reuses_unchanged_pictures_and_redraws_changed_ones(tmp_path, 
     encoded, drawn = [], []
     monkeypatch.setattr(gallery, "encode_webp", lambda image, quality, real=gallery.encode_webp: (
         encoded.append(image.shape), real(image, quality))[1])
+    monkeypatch.setattr(gallery, "encode_jpeg", lambda image, quality, real=gallery.encode_jpeg: (
+        encoded.append(image.shape), real(image, quality))[1])
     monkeypatch.setattr(plots, "figure_png", lambda figure, real=plots.figure_png: (drawn.append(1), real(figure))[1])
     write_report(run)
     assert len(encoded) == 2 * (2 + 3)  # medical-02: two sources and three results, each with a close-up
     assert len(drawn) == 3  # distributions, rank counts and CD of medical; the timing chart is unchanged
-    assert len(list((run / "report_files").rglob("*.webp"))) == 2 * 2 * 5
+    assert len(list((run / "report_files").rglob("*.webp"))) == len(list((run / "report_files").rglob("*.jpg"))) == 2 * 5
 
 
 def test_missing_sources_are_named_not_fatal(tmp_path):
