@@ -185,7 +185,7 @@ def _algorithms(results: RunResults, dataset: str | None = None) -> list[str]:
     if fused.is_dir():
         for folder in fused.iterdir():
             if folder.is_dir() and (dataset is None or (folder / dataset).is_dir()):
-                names.add(folder.name)
+                names.add(folder.name.replace("@", ":", 1))  # SET@METHOD holds SET:METHOD's images
     return _ordered(names)
 
 
@@ -329,7 +329,8 @@ def _start_gallery(results: RunResults, dataset: str, page_folder: Path, assets:
                    for index, entry in enumerate(recorded.get(item, []))]
         fused = []
         for algorithm in algorithms:
-            path = results.directory / "fused" / algorithm / dataset / f"{item}.png"
+            # published results SET:METHOD are stored as SET@METHOD (see fusionbench.path_safety.storage_name)
+            path = results.directory / "fused" / algorithm.replace(":", "@", 1) / dataset / f"{item}.png"
             if path.is_file():
                 fused.append((algorithm, path, ""))
             elif (item, algorithm) in failure_messages:
