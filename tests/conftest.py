@@ -18,6 +18,11 @@ SHARED = Path(os.environ.get("FUSIONBENCH_SHARED", REPOSITORY.parent / "shared")
 if "FUSIONBENCH_DATA" not in os.environ and SHARED.is_dir():
     os.environ["FUSIONBENCH_DATA"] = os.pathsep.join([str(SHARED / "datasets"), str(SHARED / "reference")])
 
+# The checkpoints trained here are found beside an editable install's package; with `pip install .`
+# the package lives in site-packages, so the tests name the checkout's folder explicitly.
+if "FUSIONBENCH_CHECKPOINTS" not in os.environ and (REPOSITORY / "checkpoints").is_dir():
+    os.environ["FUSIONBENCH_CHECKPOINTS"] = str(REPOSITORY / "checkpoints")
+
 
 def find_reference(relative_path: str) -> Path | None:
     """``relative_path`` inside one of the data directories (datasets or reference mirror), or None."""
