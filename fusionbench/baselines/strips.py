@@ -35,10 +35,9 @@ CORE_PER_HALO = 4
 CHUNK_PIXELS = 1 << 16
 
 
-def use_strips(shape: tuple[int, ...], whole_image_pixels: int | None = None) -> bool:
+def use_strips(shape: tuple[int, ...]) -> bool:
     """True when an image of this shape is large enough for the strip path."""
-    limit = WHOLE_IMAGE_PIXELS if whole_image_pixels is None else whole_image_pixels
-    return shape[0] * shape[1] > limit
+    return shape[0] * shape[1] > WHOLE_IMAGE_PIXELS
 
 
 def strip_rows(width: int, halo: int = 0, align: int = 1, minimum: int = 16, pixels: int | None = None) -> int:

@@ -137,7 +137,7 @@ def peak_bytes_per_source_pixel(algorithm: str, side: int, colour: bool) -> floa
 PEAK_LIMIT = 90.0
 
 
-@pytest.mark.slow  # a 4000 x 4000 pair per algorithm: ~10-30 s each on the shared 2-core machine
+@pytest.mark.slow  # a 4000 x 4000 pair per algorithm: 4-8 s each on the 2-core machine (~30 s under heavy load)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads VmHWM from /proc/self/status")
 @pytest.mark.parametrize("algorithm, colour", [("gff", True), ("lp", True), ("lpsr", False)])
 def test_large_pair_peak_memory_is_bounded(algorithm, colour):
