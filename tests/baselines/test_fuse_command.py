@@ -49,7 +49,6 @@ def test_fuse_writes_the_algorithms_output(tmp_path, sources, name):
     (["fuse", "lp", "{a}"], "at least 2 source images"),
     (["fuse", "lp", "{a}", "{missing}"], "no such file"),
     (["fuse", "lp", "{a}", "{small}"], "same size"),
-    (["fuse", "lp", "{a}", "{colour}"], "channel"),
     (["fuse", "gff", "{small}", "{small}"], "too small for gff's guided filter radius 45"),
     (["fuse", "lp", "{a}", "{b}", "--device", "cpu"], "has no setting 'device'"),
     (["fuse", "lp", "{a}", "{b}", "--option", "nonsense=1"], "has no setting 'nonsense'"),
@@ -63,6 +62,16 @@ def test_errors_exit_2_with_one_line(tmp_path, sources, capsys, arguments, messa
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and message in error and "\n" not in error
     assert not (tmp_path / "fused.png").exists()
+
+
+def test_a_grey_source_beside_a_colour_one_is_fused_as_its_rgb_repetition(tmp_path, sources):
+    """As 4 of VIFB's 21 pairs need: a colour visible image with a single-channel infrared one."""
+    from fusionbench.image_io import to_colour
+
+    output = tmp_path / "fused.png"
+    assert main(["fuse", "lp", sources["a"], sources["colour"], "-o", str(output)]) == 0
+    repeated = [to_colour(read_image(sources["a"])), read_image(sources["colour"])]
+    np.testing.assert_array_equal(read_image(output), create_algorithm("lp").fuse(repeated))
 
 
 def test_output_must_be_png(tmp_path, sources, capsys):
