@@ -85,6 +85,9 @@ def worker(name: str, size: tuple[int, int], repeats: int, device: str) -> dict:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if os.path.exists("/proc/self/status"):  # ru_maxrss carries a parent's larger peak across fork + exec
+        status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        peak_kib = int(status["VmHWM"].split()[0])
     return {"walls": walls, "cpus": cpus, "peak_mib": peak_kib / 1024,
             "ceiling": max(ceilings) if ceilings else None}
 

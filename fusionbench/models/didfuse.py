@@ -60,7 +60,7 @@ DEFAULT_QUANTISATION = "scale-round"
 #: Feature fusion rules of the authors' ``Test_fusion`` (``Sum``, ``Average``, ``l1_norm``).
 FUSION_RULES = ("sum", "average", "l1-norm")
 RECEPTIVE_FIELD_RADIUS = 3 + 1 + 3
-DEFAULT_TILE_SIZE = 768
+DEFAULT_TILE_SIZE = 640  # 640x480 in one pass; 3000x2000 peaks at 1.4-1.7 GiB (768: 2.24)
 CHANNELS = 64
 BATCH_NORM_EPSILON = 1e-5
 

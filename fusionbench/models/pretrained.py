@@ -10,11 +10,12 @@ that need it import it when called. What is shared:
   second; the pair is checked and returned in that order;
 * :class:`TiledRunner`: a forward function run on a device, in overlapping tiles when the image
   is larger than the tile size (outputs unchanged, see :mod:`fusionbench.models.tiling`), on CUDA
-  with true float32 convolutions (no TF32).
+  with true float32 convolutions and matrix products (no TF32).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class TiledRunner:
 
         from .inference import exact_float32_convolutions
 
-        with torch.inference_mode(), exact_float32_convolutions(self.device):
+        with torch.inference_mode(), exact_float32_convolutions(self.device), _exact_float32_matmul(self.device):
             return self.forward(tiles)
 
     def run(self, planes: Sequence[np.ndarray]) -> np.ndarray:
@@ -108,6 +109,22 @@ class TiledRunner:
         inputs = [torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))[None, None] for plane in planes]
         output = tiled_forward(self._guarded, inputs, self.tile_size, halo=self.halo, device=self.device)
         return output[0].numpy()
+
+
+@contextmanager
+def _exact_float32_matmul(device) -> Iterator[None]:
+    """On CUDA, matrix products in true float32 for the duration (as for convolutions: no TF32)."""
+    import torch
+
+    if device.type != "cuda":
+        yield
+        return
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous
 
 
 def channels_last(tensor):

@@ -15,6 +15,22 @@ import numpy as np
 
 from fusionbench.datasets.fetching import find_in_mirrors
 
+#: Run with ``python -c LARGE_PAIR_PROBE NAME [OPTION=VALUE ...]``: fuses a random 3000x2000 pair (visible
+#: RGB, infrared as equal-channel RGB) on the CPU and prints the process's peak resident memory in MiB
+#: (Linux VmHWM: getrusage's ru_maxrss carries a parent's larger peak across fork + exec).
+LARGE_PAIR_PROBE = """
+import sys, numpy as np, fusionbench
+name, options = sys.argv[1], dict(pair.split("=", 1) for pair in sys.argv[2:])
+random = np.random.default_rng(0)
+visible = random.integers(0, 256, (2000, 3000, 3), dtype=np.uint8)
+infrared = np.repeat(random.integers(0, 256, (2000, 3000, 1), dtype=np.uint8), 3, axis=2)
+algorithm = fusionbench.create_algorithm(name, device="cpu", **options)
+fused = algorithm.fuse([visible, infrared], family="infrared-visual")
+assert fused.shape[:2] == (2000, 3000), fused.shape
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(int(status["VmHWM"].split()[0]) / 1024)
+"""
+
 #: The agreement every reference pair must reach: this fraction of values within +-1 grey level.
 WITHIN_ONE_GOAL = 0.999
 
