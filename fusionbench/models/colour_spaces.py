@@ -89,6 +89,12 @@ GREY_CONVERSIONS: dict[str, GreyConversion] = {
     "pillow-L": GreyConversion(
         name="pillow-L", weights=(19595 / 65536, 38470 / 65536, 7471 / 65536), rounding="half-up",
         source="Pillow Image.convert('L') (ITU-R 601-2 luma, 16-bit fixed point, Pillow >= 9)"),
+    # OpenCV's COLOR_RGB2GRAY / COLOR_BGR2GRAY on uint8: (9798 R + 19235 G + 3735 B + 2^14) >> 15 — exact in
+    # float64 (checked against cv2.cvtColor on all 2^24 colours in tests/models/test_tardal.py).
+    "opencv-gray": GreyConversion(
+        name="opencv-gray", weights=(9798 / 32768, 19235 / 32768, 3735 / 32768), rounding="half-up",
+        source="OpenCV cvtColor COLOR_BGR2GRAY on 8-bit images (15-bit fixed point), as TarDAL's "
+               "utils/image_pair.py converted the visible image"),
 }
 
 QUANTISATIONS: dict[str, Quantisation] = {
