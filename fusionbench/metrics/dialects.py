@@ -57,6 +57,11 @@ class Rule:
     single-channel source paired with every plane), ``"planes-side-by-side"`` (the planes of a
     colour fused image placed side by side as one grey image, M x 3N) or ``"stack"`` (the
     image as it is, all planes together).
+
+    ``higher_is_better``: the metric's direction in this dialect (rankings and tables read it; it
+    does not change values, so it is not part of :meth:`Dialect.version`). ``same_as``: the
+    registered metric this rule is a version of when the names differ (VIFB's ``SSIM`` is
+    fusionbench's ``SSIM-SUM``), so that comparisons across dialects pair them.
     """
 
     core: Callable
@@ -72,6 +77,8 @@ class Rule:
     #: Compute the planes in threads (the expensive cores release the GIL in OpenCV/NumPy; the
     #: planes are independent, so the value does not depend on it).
     parallel_planes: bool = False
+    higher_is_better: bool = True
+    same_as: str | None = None
 
     def core_name(self) -> str:
         return f"{self.core.__module__.rsplit('.', 1)[-1]}.{self.core.__name__}"
@@ -100,6 +107,10 @@ class Dialect:
         if metric not in rules:
             raise UnknownNameError(unknown_name_message(f"metric of dialect {self.name!r}", metric, list(rules)))
         return rules[metric]
+
+    def higher_is_better(self, metric: str) -> bool:
+        """Is a higher value of ``metric`` better in this dialect?"""
+        return self.rule(metric).higher_is_better
 
     def describe(self, metric: str) -> str:
         """One line: what this dialect does for ``metric`` (differently from fusionbench's own)."""
@@ -244,7 +255,7 @@ def _registry_rules(protocol: str, description: str) -> Callable[[], dict[str, R
         for name in list_metrics():
             spec = get_metric(name)
             table[name] = Rule(spec.function, "registry", "registry", description, protocol=protocol,
-                               version=spec.version)
+                               version=spec.version, higher_is_better=spec.higher_is_better)
         return table
     return rules
 
@@ -263,7 +274,7 @@ VIFB_RULES: dict[str, Rule] = {
                parameters={"differences": "central"}),
     "CE": Rule(mutual_information.cross_entropy, "pairwise", "planes",
                f"mean of CE(V,F) and CE(I,F), sum p_X log2(p_X/p_F) over levels in both, {_VIFB_PLANES}",
-               combine="mean"),
+               combine="mean", higher_is_better=False),
     "EI": Rule(gradients.edge_intensity, "image", "stack",
                "mean Sobel gradient magnitude, replicated borders, over all pixels of all planes"),
     "EN": Rule(mutual_information.entropy, "fused", "planes", f"256-bin entropy in bits {_VIFB_PLANES}"),
@@ -283,15 +294,16 @@ VIFB_RULES: dict[str, Rule] = {
                 parameters={"stretch": True, "normalised_gaussians": False}, parallel_planes=True),
     "Qcv": Rule(chen_varshney.chen_varshney, "triple", "planes",
                 "Q_CV (Chen-Varshney; lower is better): 16x16 blocks, alpha 5, Mannos-Sakrison CSF, stretched "
-                "images, " + _VIFB_PLANES, parallel_planes=True),
+                "images, " + _VIFB_PLANES, parallel_planes=True, higher_is_better=False),
     "RMSE": Rule(differences.root_sum_squared_error, "pairwise", "planes",
                  "mean over V and I of sqrt(sum (X-F)^2)/MN (VIFB's error, not a root mean square) " + _VIFB_PLANES,
-                 combine="mean"),
+                 combine="mean", higher_is_better=False),
     "SF": Rule(gradients.spatial_frequency, "fused", "planes-side-by-side",
                "sqrt((sum dx^2 + sum dy^2)/MN) over all differences, the RGB planes side by side (M x 3N, seams "
                "included)", parameters={"region": "all"}),
     "SSIM": Rule(ssim_sum.ssim_sum, "fused-sources", "planes",
-                 f"SSIM(V,F) + SSIM(I,F) (Gaussian 11x11, 'valid') {_VIFB_PLANES}", parallel_planes=True),
+                 f"SSIM(V,F) + SSIM(I,F) (Gaussian 11x11, 'valid') {_VIFB_PLANES}", parallel_planes=True,
+                 same_as="SSIM-SUM"),
     "SD": Rule(statistics.standard_deviation, "fused", "planes",
                f"population standard deviation (VIFB names it 'Variance') {_VIFB_PLANES}"),
 }
