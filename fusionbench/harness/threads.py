@@ -25,8 +25,17 @@ def default_threads_per_worker(workers: int) -> int:
 
 
 def set_thread_environment(threads: int) -> None:
-    """Environment variables for libraries not loaded yet in this process (and its children)."""
+    """Environment variables for libraries not loaded yet in this process (and its children).
+
+    ``NUMBA_NUM_THREADS`` is left alone once Numba is loaded: Numba re-reads its configuration at
+    every compilation and raises if the variable differs from the pool it has launched (an
+    in-process run with 2 threads after one with 1 made every later compilation fail);
+    :func:`apply_thread_limit` limits a loaded Numba through ``numba.set_num_threads`` instead.
+    """
+    numba_loaded = "numba" in sys.modules
     for name in (THREADS_VARIABLE, *_LIBRARY_VARIABLES):
+        if name == "NUMBA_NUM_THREADS" and numba_loaded:
+            continue
         os.environ[name] = str(threads)
 
 
