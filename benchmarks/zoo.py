@@ -37,6 +37,9 @@ print = functools.partial(print, flush=True)  # noqa: A001  (progress shows at o
 MODELS: list[tuple[str, float]] = [
     ("seafusion", 0.45),
     ("didfuse", 0.9),
+    ("tardal", 0.75),
+    ("tardal++", 0.75),
+    ("u2fusion", 1.6),
 ]
 
 #: Convolution multiply-adds per output pixel of one fusion (both sources), where counted.
@@ -45,6 +48,13 @@ MULTIPLY_ADDS_PER_PIXEL: dict[str, int] = {
     "seafusion": 166_000,
     # 2 x encoder (576 + 3 x 36,864) + decoder (2 x 73,728 + 1,152)
     "didfuse": 370_944,
+    # 9 x (2*32 + 32*32 + 64*32 + 96*32 + 128*128 + 128*64 + 64*32 + 32*1), as direct convolutions; the fast
+    # path does the inner ones by Winograd F(4x4, 3x3) with a quarter of the multiplications, so its
+    # GFLOP/s are direct-convolution equivalents and may exceed the plain convolution's rate.
+    "tardal": 295_776,
+    "tardal++": 295_776,
+    # 9 x (2*44 + 44*(44 + 88 + 132 + 176 + 220) + 264*128 + 128*64 + 64*32 + 32*1), likewise
+    "u2fusion": 658_728,
 }
 
 

@@ -64,7 +64,9 @@ WEIGHTS: dict[str, RemoteFile] = {
 #: BatchNorm mode of each variant's reference run (see the module docstring).
 DEFAULT_BATCH_NORM = {"tardal": "image", "tardal+": "running", "tardal++": "running"}
 BATCH_NORM_MODES = ("image", "running")
-DEFAULT_TILE_SIZE = 1024
+#: 640: a 640x480 pair in one pass; the fast pass needs about 1.7 KB per pixel of a tile, so a
+#: 3000x2000 pair peaks under 2 GiB (process included).
+DEFAULT_TILE_SIZE = 640
 #: OpenCV ``COLOR_BGR2GRAY`` (see :mod:`.colour_spaces`), for the visible image and an RGB infrared one.
 GREY_CONVERSION = "opencv-gray"
 _SUMMARIES = {
@@ -156,13 +158,18 @@ class TarDALFusion:
         tensors = [torch.from_numpy(np.ascontiguousarray(plane))[None, None] for plane in planes]
         halo = RECEPTIVE_FIELD_RADIUS
         statistics: dict = {}
+        rows, columns = list(tile_ranges(height, self.tile_size)), list(tile_ranges(width, self.tile_size))
+        # Every window of one size (edge windows shifted inward), as in tiled_forward: reuses memory.
+        window_height = min(height, max(bottom - top for top, bottom in rows) + 2 * halo)
+        window_width = min(width, max(right - left for left, right in columns) + 2 * halo)
         for step in generator.normalised_steps:
             sums = 0.0
-            for top, bottom in tile_ranges(height, self.tile_size):
-                for left, right in tile_ranges(width, self.tile_size):
-                    upper, lower = max(0, top - halo), min(height, bottom + halo)
-                    first, last = max(0, left - halo), min(width, right + halo)
-                    tiles = [tensor[..., upper:lower, first:last].to(generator.device) for tensor in tensors]
+            for top, bottom in rows:
+                for left, right in columns:
+                    upper = min(max(0, top - halo), height - window_height)
+                    first = min(max(0, left - halo), width - window_width)
+                    tiles = [tensor[..., upper:upper + window_height, first:first + window_width].to(generator.device)
+                             for tensor in tensors]
                     with torch.inference_mode(), exact_float32_convolutions(generator.device):
                         raw = generator(*tiles, statistics=statistics, until=step)
                     core = raw[0, :, top - upper:bottom - upper, left - first:right - first].double()

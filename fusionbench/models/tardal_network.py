@@ -213,9 +213,10 @@ class TarDALGenerator:
               until: int | None) -> torch.Tensor:
         height, width = infrared.shape[-2:]
         tile_rows, tile_columns = winograd.tile_grid(height, width)
+        pair = torch.cat([infrared, visible], dim=1)
         if until == 0:
-            return self._step(torch.cat([infrared, visible], dim=1), 0, raw=True)
-        first = self._step(torch.cat([infrared, visible], dim=1), 0, statistics).contiguous()
+            return self._step(pair, 0, raw=True)
+        first = self._first_step(pair, statistics)
         transformed = np.empty((winograd.POSITIONS, WIDTH * (DENSE_LAYERS + 1), tile_rows * tile_columns),
                                dtype=np.float32)
         winograd.input_transform(first[0].numpy(), transformed, 0, False, threads=threads)
@@ -239,6 +240,17 @@ class TarDALGenerator:
         output = functional.conv2d(features, weight.contiguous(), bias, padding=1)
         return torch.tanh_(output)
 
+    def _first_step(self, pair: torch.Tensor, statistics: Statistics) -> torch.Tensor:
+        """Step 0 (2 -> 32 channels, direct) in the NCHW layout the Winograd transforms read."""
+        weight, bias, affine, _ = self.steps[0]
+        output = functional.conv2d(pair, weight.contiguous(), bias, padding=1)
+        if affine is not None:
+            mean, variance = ((torch.from_numpy(values).float() for values in statistics[0]) if 0 in statistics
+                              else (None, None))
+            output = functional.batch_norm(output, mean, variance, affine[0], affine[1], training=mean is None,
+                                           eps=BATCH_NORM_EPS)
+        return torch.relu_(output)
+
     def _winograd_step(self, index: int, transformed: np.ndarray, height: int, width: int, threads: int,
                        statistics: Statistics):
         """Output ``(K, H, W)`` of step ``index`` from its transformed input, and its pending normalisation.
@@ -251,7 +263,8 @@ class TarDALGenerator:
         kernels = self._transformed[index - 1]
         features = np.empty((kernels.shape[1], height, width), dtype=np.float32)
         sums = winograd.convolve(transformed, kernels, bias.numpy(), features, 0,
-                                 "none" if affine is not None else "relu", threads=threads)
+                                 "none" if affine is not None else "relu", threads=threads,
+                                 statistics=affine is not None and index not in statistics)
         if affine is None:
             return features, (None, None)
         mean, variance = statistics[index] if index in statistics else statistics_of(sums, height * width)

@@ -51,7 +51,9 @@ CHECKPOINT_DATA = RemoteFile("models/u2fusion/weights/model.ckpt.data-00000-of-0
                              _RAW + "model.ckpt.data-00000-of-00001",
                              "e50cada8d4ec92f2577ad5db5d212fba521dffb35d04e00a20364b43512c64c8", 2_636_868)
 RESCALE_MODES = ("minmax", "clip")
-DEFAULT_TILE_SIZE = 768
+#: 640: a 640x480 pair in one pass; the fast pass needs about 3 KB per pixel of a tile, so a
+#: 3000x2000 pair peaks under 2 GiB (process included).
+DEFAULT_TILE_SIZE = 640
 #: Pillow ``convert('L')`` (see :mod:`.colour_spaces`), as ``scipy.misc.imread(mode='L')`` did.
 GREY_CONVERSION = "pillow-L"
 

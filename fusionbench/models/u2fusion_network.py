@@ -167,11 +167,14 @@ class U2FusionNetwork:
             features = self._winograd_layer(transformed[:, start:], next(kernels), bias, height, width, threads)
             start -= GROWTH
             winograd.input_transform(features, transformed, start, True, threads=threads)
-        for _, bias in self.decoder[:-1]:
+        for index, (_, bias) in enumerate(self.decoder[:-1]):
             features = self._winograd_layer(transformed, next(kernels), bias, height, width, threads)
-            if features.shape[0] != DECODER_CHANNELS[-2]:
+            if index == 0:  # the 264-channel transform is done with; conv2_2 and conv2_3 share one buffer
+                del transformed
                 transformed = np.empty((winograd.POSITIONS, features.shape[0], tiles), dtype=np.float32)
+            if index < len(self.decoder) - 2:
                 winograd.input_transform(features, transformed, 0, True, threads=threads)
+                transformed = transformed[:, :features.shape[0]]
         del transformed
         output = self._convolve(torch.from_numpy(features)[None], *self.decoder[-1])
         return torch.tanh_(output).mul_(0.5).add_(0.5)

@@ -18,8 +18,8 @@ the number of 4x4 output tiles, ``ceil(H/4) * ceil(W/4)``, numbered row by row):
   layer reads a contiguous run of rows.
 * :func:`convolve` — the 36 products ``M[p] = U[p] @ V[p]`` ``(K, T)`` on a row range of ``V``, a
   few tile rows at a time, each block then transformed back, ``A' M A`` plus bias and an optional
-  activation, into channels ``k0 .. k0+K`` of a ``(K_all, H, W)`` array; it returns per-channel sums
-  and sums of squares (float64) for image statistics.
+  activation, into channels ``k0 .. k0+K`` of a ``(K_all, H, W)`` array; on request it returns
+  per-channel sums and sums of squares (float64), for image statistics.
 
 Every transformed value and product row is contiguous over the tiles of a tile row, so the Numba
 loops are vectorised and write whole cache lines. For each block row the six padded input rows are
@@ -92,6 +92,18 @@ def _activate(value, activation, leak):
     if activation == 2:
         return max(value, value * leak)
     return value
+
+
+@numba.njit(nogil=True, fastmath={"reassoc", "contract"})
+def _sums(values):
+    """(sum, sum of squares) of a float32 row in float64; reassociation lets the loop be vectorised."""
+    total = np.float64(0)
+    squares = np.float64(0)
+    for index in range(values.shape[0]):
+        value = np.float64(values[index])
+        total += value
+        squares += value * value
+    return total, squares
 
 
 @numba.njit(inline="always")
@@ -177,7 +189,7 @@ def _input_transform(features, transformed, first_channel, reflect, scale, shift
 
 
 @_compile
-def _output_transform(products, bias, output, first_channel, first_tile_row, activation, leak, sums):
+def _output_transform(products, bias, output, first_channel, first_tile_row, activation, leak, sums, summing):
     height, width = output.shape[1], output.shape[2]
     channels = products.shape[1]
     tile_columns = (width + TILE - 1) // TILE
@@ -225,10 +237,10 @@ def _output_transform(products, bias, output, first_channel, first_tile_row, act
                     line[TILE * t + 3] = _activate(q3[t], activation, leak)
                 for j in range(width - TILE * whole_tiles):  # a last, partial tile
                     line[TILE * whole_tiles + j] = _activate(result[i, j, whole_tiles], activation, leak)
-                for column in range(width):
-                    value = line[column]
-                    total += value
-                    squares += np.float64(value) * value
+                if summing:
+                    row_total, row_squares = _sums(line)
+                    total += row_total
+                    squares += row_squares
         sums[k, 0] += total
         sums[k, 1] += squares
 
@@ -289,7 +301,8 @@ def input_transform(features: np.ndarray, transformed: np.ndarray, first_channel
 
 
 def convolve(transformed: np.ndarray, kernels: np.ndarray, bias: np.ndarray, output: np.ndarray,
-             first_channel: int = 0, activation: str = "none", leak: float = 0.0, threads: int = 1) -> np.ndarray:
+             first_channel: int = 0, activation: str = "none", leak: float = 0.0, threads: int = 1,
+             statistics: bool = False) -> np.ndarray | None:
     """The convolution of already transformed input, written into ``output[c0:c0+K]`` (float32 ``(*, H, W)``).
 
     ``transformed`` ``(36, C, T)`` (may be a row range of a larger array: no copy), ``kernels``
@@ -297,8 +310,9 @@ def convolve(transformed: np.ndarray, kernels: np.ndarray, bias: np.ndarray, out
     (NumPy's matrix product, OpenBLAS: 54-60 GFLOP/s per core on the development machine against
     43 for ``torch.bmm``'s MKL) and each block goes through ``A' M A + bias`` and the activation while
     it is still in cache; the blocks are shared among ``threads`` threads (call this inside
-    :func:`single_threaded_blas`). Returns float64 ``(K, 2)``: per channel, the sum and the sum of
-    squares of the written values (added block by block in order: the same for any thread count).
+    :func:`single_threaded_blas`). With ``statistics`` returns float64 ``(K, 2)``: per channel, the
+    sum and the sum of squares of the written values (added block by block in order: the same for
+    any thread count).
     """
     channels = kernels.shape[1]
     tile_columns = tile_grid(output.shape[1], output.shape[2])[1]
@@ -315,7 +329,7 @@ def convolve(transformed: np.ndarray, kernels: np.ndarray, bias: np.ndarray, out
             first, rows = blocks[index]
             block = buffer[:, :, :rows * tile_columns]
             np.matmul(kernels, transformed[:, :, first * tile_columns:(first + rows) * tile_columns], out=block)
-            _output_transform(block, bias, output, first_channel, first, code, leak, sums[index])
+            _output_transform(block, bias, output, first_channel, first, code, leak, sums[index], statistics)
 
     _run([lambda part=part: work(range(*part)) for part in _split(len(blocks), threads)], threads)
-    return sums.sum(axis=0)
+    return sums.sum(axis=0) if statistics else None

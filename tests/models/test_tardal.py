@@ -4,8 +4,9 @@ Reference pairs: ``models/tardal/<set>/{vi,ir,fused}`` in the mirror (every pair
 PROVENANCE.md there), each tested with the variant and settings of the run that made it:
 
 * ``authors_notebook_tardal`` — the authors' notebook, ``tardal.pt``, BatchNorm on the image's own
-  statistics, float32 CPU: >= 99.9 % of values within +-1. Measured (2026-12-07): M3FD_00471 100 %
-  within +-1, 99.9963 % exact (fast path; 99.9961 % with the plain PyTorch pass).
+  statistics, float32 CPU: >= 99.9 % of values within +-1. Measured (2026-12-07): M3FD_00471 (1024x768)
+  100 % within +-1; exact 99.9964 % with the default 640-pixel tiles (statistics gathered tile by
+  tile), 99.9963 % in one pass (``tile_size=none``; 99.9961 % with the plain PyTorch pass).
 * ``vifbench_nonex111_tardal++_fp16`` — VIF-Benchmark's run of ``tardal++.pt``, running statistics,
   float16 on a GPU (cuDNN): >= 99 % within +-2. Measured: 100 % within +-2 on all three pairs
   (within +-1: 36 100 %, 00633D 99.998 %, 00881N 100 %; exact 86.5 %, 95.4 %, 99.5 % — the

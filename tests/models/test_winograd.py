@@ -40,7 +40,7 @@ def test_convolution_matches_direct(height, width, channels, outputs, reflect, a
     winograd.input_transform(features, transformed, 2, reflect, scale, shift, threads=3)
     output = np.full((outputs + 1, height, width), np.nan, np.float32)
     sums = winograd.convolve(transformed[:, 2:2 + channels], winograd.transform_kernels(weight), bias, output, 1,
-                             "leaky", 0.2, threads=2)
+                             "leaky", 0.2, threads=2, statistics=True)
     expected = _reference(features, weight, bias, reflect, scale, shift)
     assert np.isfinite(output[1:]).all() and np.isnan(output[0]).all()
     assert np.abs(output[1:] - expected).max() <= 1e-5 * np.abs(expected).max()
@@ -61,7 +61,7 @@ def test_thread_count_does_not_change_the_result():
         winograd.input_transform(features, transformed, 0, True, threads=threads)
         output = np.empty((24, 77, 91), np.float32)
         with winograd.single_threaded_blas():
-            sums = winograd.convolve(transformed, kernels, bias, output, 0, "relu", threads=threads)
+            sums = winograd.convolve(transformed, kernels, bias, output, 0, "relu", threads=threads, statistics=True)
         results.append((output, sums))
     for output, sums in results[1:]:
         np.testing.assert_array_equal(output, results[0][0])
