@@ -165,11 +165,12 @@ def _higher_is_better(dialect: str, metric: str) -> bool:
         return True
 
 
-def format_markdown(comparison: DialectComparison, title: str = "Metric dialects compared") -> str:
-    """The comparison as Markdown: per dataset and dialect pair, one row per metric."""
+def format_markdown(comparison: DialectComparison, title: str | None = "Metric dialects compared") -> str:
+    """The comparison as Markdown: per dataset and dialect pair, one row per metric (``title``: the
+    ``#`` heading, None for none, when the text goes under a caller's own)."""
     merged = comparison.differences.merge(comparison.rankings, on=["dataset", "metric", "dialect_a", "dialect_b"],
                                           how="outer", sort=False)
-    lines = [f"# {title}", ""]
+    lines = [f"# {title}", ""] if title is not None else []
     if merged.empty:
         return "\n".join(lines + ["No metric was measured in two dialects.", ""])
     for (dataset, dialect_a, dialect_b), rows in merged.groupby(["dataset", "dialect_a", "dialect_b"], sort=False):
