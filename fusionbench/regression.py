@@ -9,6 +9,11 @@ metric values by up to ~3e-5 relative (measured: CPU against an H200). Rows only
 expected file are *missing* (a fusion or metric failed or was dropped); rows only in the run
 are *extra* (a new algorithm/metric/item: add them deliberately with ``--update``). Any of the
 three fails the check.
+
+Each row belongs to a metric dialect (:mod:`fusionbench.metrics.dialects`): its ``dialect`` column,
+or, in files written before that column (or a row with it empty), the dialect its ``protocol``
+label names (``standard``: ``fusionbench``, the default). :func:`select_dialects` keeps the rows of
+some dialects only, so a check (and an update) can cover one dialect's values.
 """
 from __future__ import annotations
 
@@ -40,7 +45,8 @@ class RegressionReport:
 
 
 def read_values(path: str | Path, label: str) -> pd.DataFrame:
-    """A ``dataset,item,algorithm,protocol,metric,value`` CSV (duplicates refused)."""
+    """A ``dataset,item,algorithm,protocol,metric,value[,dialect]`` CSV (duplicates refused); the
+    result always has a ``dialect`` column (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: {label} file not found")
@@ -53,7 +59,31 @@ def read_values(path: str | Path, label: str) -> pd.DataFrame:
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise ConfigError(f"{path}: duplicate row for {tuple(first[KEY_COLUMNS])}")
-    return frame[KEY_COLUMNS + ["value"]]
+    given = frame["dialect"].astype(str) if "dialect" in frame.columns else pd.Series("", index=frame.index)
+    frame["dialect"] = given.where(given != "", frame["protocol"].map(dialect_of_protocol))
+    return frame[KEY_COLUMNS + ["value", "dialect"]]
+
+
+def dialect_of_protocol(protocol: str) -> str:
+    """The dialect a ``protocol`` label stands for (``standard`` -> ``fusionbench``); an unknown label
+    (a plugin's dialect not loaded here) is taken as the dialect's own name."""
+    from .errors import UnknownNameError
+    from .metrics.dialects import dialect_for
+
+    try:
+        return dialect_for(protocol).name
+    except UnknownNameError:
+        return protocol
+
+
+def select_dialects(frame: pd.DataFrame, dialects: list[str] | None) -> pd.DataFrame:
+    """The rows of ``dialects`` (names of dialects or of the protocols they are); all for None."""
+    if not dialects:
+        return frame
+    from .metrics.dialects import dialect_for
+
+    names = {dialect_for(name).name for name in dialects}
+    return frame[frame["dialect"].isin(names)]
 
 
 def parse_tolerance_overrides(texts: list[str] | None) -> list[tuple[str, float]]:
@@ -83,7 +113,9 @@ def relative_tolerances(algorithms: pd.Series, rtol: float,
 def compare(actual: pd.DataFrame, expected: pd.DataFrame, rtol: float = DEFAULT_RTOL,
             atol: float = DEFAULT_ATOL, overrides: list[tuple[str, float]] | None = None) -> RegressionReport:
     """Match rows and classify them (module docstring); ``overrides`` set ``rtol`` per algorithm pattern."""
-    merged = expected.merge(actual, on=KEY_COLUMNS, how="outer", suffixes=("_expected", "_actual"), indicator=True)
+    # The dialect follows from the protocol label, so the key stays the five columns.
+    merged = expected[KEY_COLUMNS + ["value"]].merge(actual[KEY_COLUMNS + ["value"]], on=KEY_COLUMNS, how="outer",
+                                                     suffixes=("_expected", "_actual"), indicator=True)
     both = merged[merged["_merge"] == "both"].copy()
     difference = both["value_actual"] - both["value_expected"]
     tolerance = atol + relative_tolerances(both["algorithm"], rtol, overrides) * both["value_expected"].abs()
@@ -124,9 +156,15 @@ def format_report(report: RegressionReport, rtol: float, atol: float, limit: int
     return "\n".join(lines)
 
 
-def update_expected(actual: pd.DataFrame, path: str | Path) -> int:
-    """Rewrite the expected file from the run's values (sorted; full precision)."""
-    frame = actual.sort_values(KEY_COLUMNS).reset_index(drop=True)
+def update_expected(actual: pd.DataFrame, path: str | Path, dialects: list[str] | None = None) -> int:
+    """Rewrite the expected file from the run's values (sorted; full precision). With ``dialects``,
+    only those dialects' rows are replaced; the file's rows of other dialects are kept."""
+    frame = select_dialects(actual, dialects)
+    if dialects and Path(path).is_file():
+        kept = read_values(path, "expected metrics")
+        others = kept[~kept.index.isin(select_dialects(kept, dialects).index)]
+        frame = pd.concat([others, frame])
+    frame = frame.sort_values(KEY_COLUMNS).reset_index(drop=True)
     frame = frame.assign(value=frame["value"].map(lambda value: repr(float(value))))
     write_text_atomic(Path(path), frame.to_csv(index=False, lineterminator="\n"))
     return len(frame)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 NAME = "evaluate"
 HELP = "evaluate a folder of fused images against a dataset's sources, one CSV row per image and metric"
-COLUMNS = ("dataset", "item", "algorithm", "protocol", "metric", "value")
+COLUMNS = ("dataset", "item", "algorithm", "protocol", "metric", "value", "dialect")  # as run's metrics.csv
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="file name of an item's fused image, {name} = the item name "
                              "(default '{name}.png'; e.g. 'IFCNN-MAX-IV-{name}.png')")
     parser.add_argument("--algorithm", metavar="LABEL", help="label for the algorithm column (default: the folder name)")
-    parser.add_argument("--protocol", default="standard",
+    parser.add_argument("--protocol",
                         help="'standard' = metric(A, B, F) (default) or 'ifcnn-paper' = metric(A, A, F)")
+    parser.add_argument("--dialect", action="append", default=[], metavar="NAME",
+                        help="compute the metrics as a toolbox's code does (see 'fusionbench list dialects'): "
+                             "fusionbench (default), ifcnn-paper, vifb; repeatable, rows of each")
     parser.add_argument("--metric", metavar="NAME", dest="metrics", action="extend", nargs="+",
                         help="metrics to compute (repeatable; default: every registered metric that applies)")
     parser.add_argument("--skip-missing", action="store_true",
@@ -44,27 +47,63 @@ def fused_path(directory: Path, pattern: str, item: str) -> Path:
         raise ConfigError(f"--pattern {pattern!r} is not a valid pattern ({error}); use '{{name}}' only") from None
 
 
+def selected_dialects(protocol: str | None, dialects: list[str]) -> list:
+    """The dialects of ``--protocol`` and ``--dialect`` (each once, in order; default ``standard``)."""
+    from ..metrics.dialects import dialect_for
+    from ..metrics.protocols import get_protocol
+
+    names = ([get_protocol(protocol).name] if protocol else []) + list(dialects)
+    chosen = {}
+    for name in names or ["standard"]:
+        dialect = dialect_for(name)
+        chosen.setdefault(dialect.name, dialect)
+    return list(chosen.values())
+
+
+def requested_metrics(names: list[str] | None, dialects: list) -> list[str] | None:
+    """``--metric`` names checked against the dialects (None: every metric that applies)."""
+    from ..metrics.dialects import check_metric_names
+    from ..registry import get_metric
+
+    if not names:
+        return None
+    if all(dialect.protocol is not None for dialect in dialects):
+        return [get_metric(name).name for name in names]  # the registry's message and suggestion
+    check_metric_names(dialects, names)
+    return list(names)
+
+
+def values_in_dialect(dialect, requested: list[str] | None, fused, sources, labels: list[str]) -> dict[str, float]:
+    """The metrics of one fused image in ``dialect``: a protocol's registered metrics on the images with grey
+    sources repeated to RGB beside colour ones (as always), a dialect of its own on the images as decoded."""
+    from ..image_io import match_channels
+    from ..metrics.evaluation import compute_metrics, prepare_images
+
+    names = dialect.metric_names(requested, len(sources))
+    if dialect.protocol is not None:
+        fused, sources = prepare_images(fused, match_channels(sources), labels=labels)
+        return compute_metrics(names, fused, sources, dialect.protocol)
+    return {name: dialect.compute(name, fused, sources) for name in names}
+
+
 def run(arguments: argparse.Namespace) -> int:
     from ..datasets.manifest import allow_outside_sources
 
     allow_outside_sources(arguments.allow_outside_sources)
     from ..datasets import get_dataset
     from ..errors import ConfigError, DataNotFoundError, FusionBenchError, ImageError
-    from ..image_io import match_channels, read_image
-    from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
-    from ..metrics.protocols import get_protocol
-    from ..registry import get_metric
+    from ..image_io import read_image
 
     out = Path(arguments.out)
     if out.is_dir():
         raise ConfigError(f"--out {out} is a directory; give a CSV file name")
     dataset = get_dataset(arguments.dataset)
-    protocol = get_protocol(arguments.protocol).name
+    dialects = selected_dialects(arguments.protocol, arguments.dialect)
     directory = Path(arguments.fused_dir)
     if not directory.is_dir():
         raise ImageError(f"{directory}: no such folder (--fused-dir)")
     algorithm = arguments.algorithm or directory.resolve().name
-    requested = [get_metric(name).name for name in arguments.metrics] if arguments.metrics else None
+    requested = requested_metrics(arguments.metrics, dialects)
 
     rows: list[tuple] = []
     missing: list[Path] = []
@@ -80,16 +119,18 @@ def run(arguments: argparse.Namespace) -> int:
             continue
         try:
             source_paths = item.source_paths()
-            fused, sources = prepare_images(read_image(path), match_channels([read_image(p) for p in source_paths]),
-                                            labels=[str(path), *map(str, source_paths)])
-            names = requested or applicable_metrics(len(sources))
-            values = compute_metrics(names, fused, sources, protocol)
+            fused, sources = read_image(path), [read_image(source) for source in source_paths]
+            labels = [str(path), *map(str, source_paths)]
+            values = {dialect: values_in_dialect(dialect, requested, fused, sources, labels) for dialect in dialects}
         except FusionBenchError as error:  # one bad image must not cost the others their values
             bad.append((item.name, str(path), str(error)))
             print(f"{item.name}: skipped: {error}", file=sys.stderr)
             continue
-        rows.extend((dataset.name, item.name, algorithm, protocol, name, f"{value:.10g}") for name, value in values.items())
-        print(f"{item.name}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items()), file=sys.stderr)
+        for dialect, measured in values.items():
+            rows.extend((dataset.name, item.name, algorithm, dialect.label, name, f"{value:.10g}", dialect.name)
+                        for name, value in measured.items())
+            print(f"{item.name}{'' if len(dialects) == 1 else f' ({dialect.name})'}: "
+                  + ", ".join(f"{name} {value:.4g}" for name, value in measured.items()), file=sys.stderr)
     if not rows and not bad:
         raise DataNotFoundError(f"no fused images of {dataset.name} found in {directory} with pattern {arguments.pattern!r}")
     _write_csv(out, COLUMNS, rows)
@@ -123,9 +164,10 @@ def _write_csv(path: Path, header: tuple, rows: list[tuple]) -> None:
 
 
 def _print_means(rows: list[tuple]) -> None:
+    several = len({row[6] for row in rows}) > 1
     by_metric: dict[str, list[float]] = {}
     for row in rows:
-        by_metric.setdefault(row[4], []).append(float(row[5]))
+        by_metric.setdefault(f"{row[4]} ({row[6]})" if several else row[4], []).append(float(row[5]))
     width = max(len(name) for name in by_metric)
     for name, values in by_metric.items():
         print(f"{name.ljust(width)}  mean {sum(values) / len(values):.6g}  (n={len(values)})")

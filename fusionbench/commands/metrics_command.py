@@ -15,41 +15,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", metavar="NAME", dest="metrics", action="extend", nargs="+",
                         help="metrics to compute (repeatable; default: every registered metric that "
                              "applies to this many sources; see 'fusionbench list metrics')")
-    parser.add_argument("--protocol", default="standard",
+    parser.add_argument("--protocol",
                         help="how two-source metrics receive the sources: 'standard' = metric(A, B, F) "
                              "(default), 'ifcnn-paper' = metric(A, A, F) as the IFCNN paper computed them")
+    parser.add_argument("--dialect", action="append", default=[], metavar="NAME",
+                        help="compute the metrics as a toolbox's code does (see 'fusionbench list dialects'): "
+                             "fusionbench (default), ifcnn-paper, vifb; repeatable: one column per dialect "
+                             "(with --json: an object per dialect under \"dialects\")")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
 def run(arguments: argparse.Namespace) -> int:
     from ..errors import FusionBenchError
-    from ..image_io import match_channels, read_image
-    from ..metrics.evaluation import applicable_metrics, compute_metrics, prepare_images
-    from ..metrics.protocols import get_protocol
-    from ..registry import get_metric
+    from ..image_io import read_image
+    from .evaluate_command import requested_metrics, selected_dialects, values_in_dialect
 
-    protocol = get_protocol(arguments.protocol).name
-    requested = [get_metric(name).name for name in arguments.metrics] if arguments.metrics else None
+    dialects = selected_dialects(arguments.protocol, arguments.dialect)
+    requested = requested_metrics(arguments.metrics, dialects)
     paths = [arguments.fused, *arguments.sources]
     fused, *sources = (read_image(path) for path in paths)
-    fused, sources = prepare_images(fused, match_channels(sources), labels=paths)
-    names = requested or applicable_metrics(len(sources))
-    values: dict[str, float] = {}
-    failures: dict[str, str] = {}
-    for name in names:
-        try:
-            values.update(compute_metrics([name], fused, sources, protocol))
-        except FusionBenchError as error:
-            if requested:
-                raise  # an explicitly requested metric that cannot be computed is the user's error
-            failures[name] = str(error)
+    results = {}
+    for dialect in dialects:
+        values: dict[str, float] = {}
+        failures: dict[str, str] = {}
+        for name in dialect.metric_names(requested, len(sources)):
+            try:
+                values.update(values_in_dialect(dialect, [name], fused, sources, paths))
+            except FusionBenchError as error:
+                if requested:
+                    raise  # an explicitly requested metric that cannot be computed is the user's error
+                failures[name] = str(error)
+        results[dialect] = (values, failures)
     if arguments.json:
-        print(json.dumps({"fused": arguments.fused, "sources": arguments.sources, "protocol": protocol,
-                          "metrics": values, "failures": failures}, indent=2))
+        print(json.dumps(_json_object(arguments, results), indent=2))
     else:
-        width = max(len(name) for name in names)
-        for name, value in values.items():
-            print(f"{name.ljust(width)}  {value:.10g}")
-    for name, message in failures.items():
-        print(f"error: {name}: {message}", file=sys.stderr)
-    return 2 if failures else 0
+        print(_table(results))
+    for dialect, (_, failures) in results.items():
+        for name, message in failures.items():
+            print(f"error: {name}{'' if len(results) == 1 else f' ({dialect.name})'}: {message}", file=sys.stderr)
+    return 2 if any(failures for _, failures in results.values()) else 0
+
+
+def _json_object(arguments: argparse.Namespace, results: dict) -> dict:
+    """One dialect: the flat form (fused, sources, protocol, metrics, failures) plus its name; several: an
+    object per dialect under ``dialects``."""
+    head = {"fused": arguments.fused, "sources": arguments.sources}
+    per_dialect = {dialect.name: {"protocol": dialect.label, "metrics": values, "failures": failures}
+                   for dialect, (values, failures) in results.items()}
+    if len(results) == 1:
+        (name, body), = per_dialect.items()
+        return {**head, "protocol": body["protocol"], "dialect": name, "metrics": body["metrics"],
+                "failures": body["failures"]}
+    return {**head, "dialects": per_dialect}
+
+
+def _table(results: dict) -> str:
+    """``name  value`` lines; with several dialects a column per dialect (blank where one lacks the metric)."""
+    if len(results) == 1:
+        (values, _), = results.values()
+        width = max((len(name) for name in values), default=0)
+        return "\n".join(f"{name.ljust(width)}  {value:.10g}" for name, value in values.items())
+    from .list_command import format_table
+
+    def key(dialect, name: str) -> str:  # the same metric in two dialects: QABF/Qabf, SSIM-SUM/SSIM
+        return (dialect.rule(name).same_as or name).casefold()
+
+    columns = [{key(dialect, name): value for name, value in values.items()} for dialect, (values, _) in results.items()]
+    names = {}  # key -> the first dialect's name of it
+    for dialect, (values, _) in results.items():
+        for name in values:
+            names.setdefault(key(dialect, name), name)
+    rows = [(name, *(f"{column[folded]:.10g}" if folded in column else "" for column in columns))
+            for folded, name in names.items()]
+    return format_table(("metric", *(dialect.name for dialect in results)), rows)

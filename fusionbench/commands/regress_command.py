@@ -22,21 +22,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; later ones win): CNN outputs move by a grey level here and there "
                              "with the CPU's or GPU's convolution kernels")
     parser.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default {DEFAULT_ATOL:g})")
+    parser.add_argument("--dialect", action="append", metavar="NAME",
+                        help="compare only this metric dialect's rows (repeatable; e.g. vifb; rows of an expected "
+                             "file without a dialect column belong to their protocol's dialect, 'standard': "
+                             "fusionbench); with --update only its rows are rewritten")
     parser.add_argument("--update", action="store_true", help="rewrite FILE from the run's values (deliberately)")
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from ..regression import compare, format_report, parse_tolerance_overrides, read_values, update_expected
+    from ..regression import (compare, format_report, parse_tolerance_overrides, read_values, select_dialects,
+                              update_expected)
 
     source = arguments.run_dir / "metrics.csv" if arguments.run_dir.is_dir() else arguments.run_dir
-    actual = read_values(source, "run metrics")
+    actual = select_dialects(read_values(source, "run metrics"), arguments.dialect)
     if arguments.update:
-        count = update_expected(actual, arguments.expected)
+        count = update_expected(actual, arguments.expected, arguments.dialect)
         print(f"wrote {count} expected values to {arguments.expected}")
         return 0
     overrides = parse_tolerance_overrides(arguments.rtol_for)
-    report = compare(actual, read_values(arguments.expected, "expected metrics"), arguments.rtol, arguments.atol,
-                     overrides)
+    expected = select_dialects(read_values(arguments.expected, "expected metrics"), arguments.dialect)
+    if arguments.dialect and actual.empty and expected.empty:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"no row of dialect {', '.join(arguments.dialect)} in {source} or {arguments.expected}")
+    report = compare(actual, expected, arguments.rtol, arguments.atol, overrides)
     print(format_report(report, arguments.rtol, arguments.atol, overrides=overrides))
     print("regression check passed" if report.passed else "regression check FAILED")
     return 0 if report.passed else EXIT_DRIFT

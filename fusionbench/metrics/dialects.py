@@ -88,11 +88,18 @@ class Dialect:
     """A named table of :class:`Rule` rows (see the module docstring)."""
 
     def __init__(self, name: str, description: str, rules: Mapping[str, Rule] | Callable[[], Mapping[str, Rule]],
-                 version: str = "1"):
+                 version: str = "1", protocol: str | None = None):
         self.name = name
         self.description = description
         self._rules = rules
         self._version = version
+        #: The protocol whose registered metrics this dialect is (None: a dialect with rules of its own).
+        self.protocol = protocol
+
+    @property
+    def label(self) -> str:
+        """The ``protocol`` column's label of this dialect's values (its protocol's name, else its own)."""
+        return self.protocol or self.name
 
     @property
     def rules(self) -> Mapping[str, Rule]:
@@ -107,6 +114,18 @@ class Dialect:
         if metric not in rules:
             raise UnknownNameError(unknown_name_message(f"metric of dialect {self.name!r}", metric, list(rules)))
         return rules[metric]
+
+    def metric_names(self, requested: Sequence[str] | None, source_count: int) -> list[str]:
+        """This dialect's names of ``requested`` (any case; names it lacks are left out), or, for None,
+        every metric of it that applies to an item with ``source_count`` sources."""
+        if requested is None and self.protocol is not None:
+            from .evaluation import applicable_metrics
+
+            return applicable_metrics(source_count)
+        if requested is None:  # every rule of a dialect of its own compares a fused image with 2 sources
+            return self.metrics() if source_count == 2 else []
+        known = {name.casefold(): name for name in self.metrics()}
+        return [known[name.casefold()] for name in requested if name.casefold() in known]
 
     def higher_is_better(self, metric: str) -> bool:
         """Is a higher value of ``metric`` better in this dialect?"""
@@ -244,6 +263,26 @@ def get_dialect(name: str | Dialect) -> Dialect:
     return DIALECTS[name]
 
 
+def dialect_for(name: str | Dialect) -> Dialect:
+    """A dialect by its name, or by the name of the protocol it is (``standard`` is ``fusionbench``)."""
+    if isinstance(name, str) and name not in DIALECTS:
+        for dialect in DIALECTS.values():
+            if dialect.protocol == name:
+                return dialect
+    return get_dialect(name)
+
+
+def check_metric_names(dialects: Sequence[Dialect], names: Sequence[str]) -> None:
+    """Raise UnknownNameError (with a suggestion) for a name none of ``dialects`` defines."""
+    known = list(dict.fromkeys(metric for dialect in dialects for metric in dialect.metrics()))
+    folded = {metric.casefold() for metric in known}
+    for name in names:
+        if name.casefold() not in folded:
+            own = [dialect.name for dialect in dialects if dialect.protocol is None]
+            kind = f"metric of dialect {', '.join(dialect.name for dialect in dialects)}" if own else "metric"
+            raise UnknownNameError(unknown_name_message(kind, name, known))
+
+
 def compute_in_dialect(dialect: str | Dialect, metric: str, fused: np.ndarray, sources: Sequence[np.ndarray]) -> float:
     """``metric``'s value on ``fused`` and ``sources`` (uint8 as decoded, dataset order) in ``dialect``."""
     return get_dialect(dialect).compute(metric, fused, sources)
@@ -262,10 +301,11 @@ def _registry_rules(protocol: str, description: str) -> Callable[[], dict[str, R
 
 register_dialect(Dialect(
     "fusionbench", "fusionbench's registered metrics: metric(A, B, F), MATLAB-rounded grey (the 'standard' protocol)",
-    _registry_rules("standard", "as registered (see 'list metrics'): metric(A, B, F)")))
+    _registry_rules("standard", "as registered (see 'list metrics'): metric(A, B, F)"), protocol="standard"))
 register_dialect(Dialect(
     "ifcnn-paper", "the registered metrics as the IFCNN paper computed them: metric(A, A, F)",
-    _registry_rules("ifcnn-paper", "as registered, with the first source passed twice: metric(A, A, F)")))
+    _registry_rules("ifcnn-paper", "as registered, with the first source passed twice: metric(A, A, F)"),
+    protocol="ifcnn-paper"))
 
 _VIFB_PLANES = "on each RGB plane, averaged"
 VIFB_RULES: dict[str, Rule] = {

@@ -159,7 +159,7 @@ def test_evaluate_writes_one_row_per_image_and_metric(tmp_path, reference_file, 
                    "--out", str(out)])
     assert status == 0
     rows = list(csv.DictReader(open(out)))
-    assert list(rows[0]) == ["dataset", "item", "algorithm", "protocol", "metric", "value"]
+    assert list(rows[0]) == ["dataset", "item", "algorithm", "protocol", "metric", "value", "dialect"]
     assert len(rows) == 20 * 3
     for row in rows:
         assert (row["dataset"], row["algorithm"], row["protocol"]) == ("lytro", "IFCNN-MAX", "standard")
