@@ -12,11 +12,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what to list")
     parser.add_argument("--dialect", metavar="NAME",
                         help="with 'metrics': the metrics of this dialect and what it does for each (e.g. vifb)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="with 'algorithms': each algorithm's details and, for networks run from their "
+                             "authors' weights, its model card (code, licence, weights SHA-256, verification, page)")
 
 
 def run(arguments: argparse.Namespace) -> int:
     listers = {"algorithms": _algorithm_rows, "metrics": _metric_rows, "datasets": _dataset_rows,
                "suites": _suite_rows, "dialects": _dialect_rows}
+    if arguments.what == "algorithms" and arguments.verbose:
+        print(algorithm_descriptions())
+        return 0
     if arguments.what == "metrics" and arguments.dialect:
         header, rows = _dialect_metric_rows(arguments.dialect)
     else:
@@ -31,6 +37,27 @@ def _algorithm_rows():
     rows = [(spec.name, spec.kind, ",".join(spec.families), _input_range(spec.min_inputs, spec.max_inputs),
              spec.colour, spec.origin, spec.summary) for spec in ALGORITHMS.specs()]
     return ("name", "kind", "families", "inputs", "colour", "origin", "summary"), rows
+
+
+def algorithm_descriptions() -> str:
+    """Every algorithm as a block of ``key: value`` lines, with its model card where it has one."""
+    from ..models.model_cards import model_cards
+    from ..registry import ALGORITHMS
+
+    cards = model_cards()
+    return "\n\n".join(_algorithm_description(spec, cards.get(spec.name)) for spec in ALGORITHMS.specs())
+
+
+def _algorithm_description(spec, card) -> str:
+    fields = [("kind", spec.kind), ("families", ", ".join(spec.families)),
+              ("inputs", _input_range(spec.min_inputs, spec.max_inputs)), ("colour", spec.colour),
+              ("origin", spec.origin), ("source", spec.citation), ("summary", spec.summary)]
+    if card is not None:
+        fields += [("code", card.code), ("licence", card.licence)]
+        fields += [("weights", f"{remote.file_name} sha256 {remote.sha256}") for remote in card.weights]
+        fields += [("verified", card.verification), ("card", card.document)]
+    # An empty field (a plugin without a citation) says nothing; leave it out.
+    return "\n".join([spec.name] + [f"  {key + ':':<10}{value}" for key, value in fields if value])
 
 
 def _metric_rows():
