@@ -13,6 +13,13 @@ For one dataset and metric, with ``k`` algorithms measured on the same ``n`` ite
   every item has p = 1.
 
 Only complete algorithms (a value on every item) enter, like the rank counts of the tables.
+
+Over a whole dataset (:func:`dataset_ranking`, the report's one critical-difference diagram per
+dataset) the items are Demšar's independent blocks: on each item every metric ranks the algorithms
+(fractional ranks), the ranks are averaged over the metrics, and the algorithms are ranked again by
+that mean; the Friedman test and Nemenyi's critical difference (Demšar 2006, Sec. 3.2.2) are then
+taken over the items. Only algorithms complete on every metric enter. Averaging over metrics weighs
+each metric alike; the per-metric tests stay in the tables.
 """
 from __future__ import annotations
 
@@ -179,3 +186,64 @@ def describe(result: SignificanceResult, alpha: float = 0.05) -> str:
             f"{row.better} > {row.second if row.better == row.first else row.first} (p = {row.p_holm:.2g})"
             for row in significant.itertuples())
     return f"{friedman}. Average ranks (1 = best): {ranks or 'none'}. Wilcoxon signed-rank, {pairs}."
+
+
+@dataclass
+class DatasetRanking:
+    """Average ranks of the algorithms over a dataset's items and metrics, with Friedman and Nemenyi."""
+
+    average_ranks: dict[str, float]
+    n_items: int
+    n_metrics: int
+    friedman_statistic: float = math.nan
+    friedman_p: float = math.nan
+    critical_difference: float = math.nan
+    #: maximal runs of rank-ordered algorithms whose average ranks differ by at most the CD
+    groups: list[list[str]] = field(default_factory=list)
+
+
+def dataset_ranking(matrices: list[tuple[pd.DataFrame, bool]], alpha: float = 0.05) -> DatasetRanking:
+    """The ranking of a dataset from its metrics' items x algorithms ``matrices`` (each with its
+    direction ``higher_is_better``); see the module docstring."""
+    from .plots import nemenyi_critical_difference
+
+    usable = [(matrix, direction) for matrix, direction in matrices if matrix is not None and len(matrix)]
+    if not usable:
+        return DatasetRanking({}, 0, 0)
+    complete = [set(matrix.columns[~matrix.isna().any(axis=0).to_numpy()]) for matrix, _ in usable]
+    algorithms = sorted(set.intersection(*complete))
+    items = sorted(set.intersection(*(set(matrix.index) for matrix, _ in usable)))
+    if not algorithms or not items:
+        return DatasetRanking({}, len(items), len(usable))
+    total = np.zeros((len(items), len(algorithms)))
+    for matrix, direction in usable:
+        total += fractional_ranks(matrix.loc[items, algorithms], direction).to_numpy(dtype=np.float64)
+    mean_ranks = pd.DataFrame(total / len(usable), index=items, columns=algorithms)
+    ranks = fractional_ranks(mean_ranks, higher_is_better=False).to_numpy(dtype=np.float64)
+    result = DatasetRanking({name: float(rank) for name, rank in zip(algorithms, ranks.mean(axis=0))},
+                            len(items), len(usable))
+    if len(algorithms) >= 3 and len(items) >= 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            statistic, p_value = stats.friedmanchisquare(*(ranks[:, index] for index in range(len(algorithms))))
+        result.friedman_statistic, result.friedman_p = float(statistic), float(p_value)
+    result.critical_difference = nemenyi_critical_difference(len(algorithms), len(items), alpha)
+    result.groups = nemenyi_groups(result.average_ranks, result.critical_difference)
+    return result
+
+
+def nemenyi_groups(average_ranks: dict[str, float], critical_difference: float) -> list[list[str]]:
+    """Maximal runs (two or more) of rank-ordered algorithms within ``critical_difference`` of the
+    run's first; a run inside an earlier one is dropped (Demšar's thick bars)."""
+    if math.isnan(critical_difference):
+        return []
+    order = sorted(average_ranks, key=lambda name: average_ranks[name])
+    groups: list[list[str]] = []
+    for start, first in enumerate(order):
+        stop = start + 1
+        while stop < len(order) and average_ranks[order[stop]] - average_ranks[first] <= critical_difference:
+            stop += 1
+        run = order[start:stop]
+        if len(run) >= 2 and not any(set(run) <= set(group) for group in groups):
+            groups.append(run)
+    return groups

@@ -3,7 +3,12 @@
 Layout (the IFCNN paper, Tables 1-4): one table per dataset and protocol, one row per metric,
 one column per algorithm; each cell is the mean over the dataset's items followed by the
 triple (overall rank, #items ranked first, #items ranked second); the best mean is bold, the
-second best italic.
+second best italic. With more than :data:`TRANSPOSE_ABOVE` algorithms the table is transposed
+(one row per algorithm, one column per metric), so that 40 algorithms stay readable; columns and
+rows follow the run's algorithm order (:mod:`.ordering`: grouped by kind, then by name).
+
+Every name written into a table (datasets, items, algorithms, metrics, failure messages) goes
+through :mod:`.escaping` for its format (Markdown, LaTeX, CSV).
 
 Rank rules (documented because the paper does not define them):
 
@@ -33,9 +38,16 @@ import pandas as pd
 
 from ..errors import FusionBenchError
 from ..image_io import write_text_atomic
-from . import statistics
+from . import escaping, statistics
+from .ordering import AlgorithmOrder
 
 METRICS_COLUMNS = ["dataset", "item", "algorithm", "protocol", "metric", "value"]
+#: Written by runs with ``--dialect``; kept when present.
+DIALECT_COLUMN = "dialect"
+#: The dialect of a ``protocol`` label when metrics.csv has no dialect column (as the harness names them).
+PROTOCOL_DIALECTS = {"standard": "fusionbench"}
+#: Tables with more algorithms than this put the algorithms in rows.
+TRANSPOSE_ABOVE = 8
 TIMINGS_COLUMNS = ["dataset", "item", "algorithm", "device", "seconds", "width", "height"]
 FAILURES_COLUMNS = ["dataset", "item", "algorithm", "stage", "metric", "message"]
 
@@ -61,6 +73,11 @@ class RunResults:
     timings: pd.DataFrame
     failures: pd.DataFrame
     run: dict = field(default_factory=dict)
+    order: AlgorithmOrder | None = None
+
+    def __post_init__(self) -> None:
+        if self.order is None:
+            self.order = AlgorithmOrder.from_run(self.run)
 
     def higher_is_better(self, metric: str) -> bool:
         """The metric's direction, from run.json, else the registry, else higher."""
@@ -94,7 +111,7 @@ class RunResults:
         return list(recorded) + seen
 
 
-def _read_csv(path: Path, columns: list[str], required: bool) -> pd.DataFrame:
+def _read_csv(path: Path, columns: list[str], required: bool, optional: tuple[str, ...] = ()) -> pd.DataFrame:
     if not path.is_file():
         if required:
             raise RunDirectoryError(f"{path}: not found; is {path.parent} a fusionbench run directory?")
@@ -104,7 +121,7 @@ def _read_csv(path: Path, columns: list[str], required: bool) -> pd.DataFrame:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise RunDirectoryError(f"{path}: missing columns {missing}")
-    return frame[columns]
+    return frame[columns + [column for column in optional if column in frame.columns]]
 
 
 def load_run(run_dir: str | Path) -> RunResults:
@@ -114,11 +131,35 @@ def load_run(run_dir: str | Path) -> RunResults:
         raise RunDirectoryError(f"{directory}: no such run directory")
     run_path = directory / "run.json"
     run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {}
-    metrics = _read_csv(directory / "metrics.csv", METRICS_COLUMNS, required=True)
+    metrics = _read_csv(directory / "metrics.csv", METRICS_COLUMNS, required=True, optional=(DIALECT_COLUMN,))
     metrics["value"] = metrics["value"].astype(float)
     timings = _read_csv(directory / "timings.csv", TIMINGS_COLUMNS, required=False)
     failures = _read_csv(directory / "failures.csv", FAILURES_COLUMNS, required=False)
     return RunResults(directory, metrics, timings, failures, run)
+
+
+def row_dialects(metrics: pd.DataFrame) -> pd.Series:
+    """The dialect of each metrics row: its ``dialect`` column, else the dialect its protocol
+    label stands for (``standard`` is ``fusionbench``; any other label is its dialect's name)."""
+    from_protocol = metrics["protocol"].map(lambda label: PROTOCOL_DIALECTS.get(label, label))
+    if DIALECT_COLUMN not in metrics.columns:
+        return from_protocol
+    recorded = metrics[DIALECT_COLUMN].astype(str)
+    return recorded.where(recorded != "", from_protocol)
+
+
+def select_dialects(results: RunResults, dialects) -> RunResults:
+    """``results`` with only the metric values of ``dialects`` (all of them for an empty selection)."""
+    if not dialects:
+        return results
+    chosen = list(dict.fromkeys(dialects))
+    known = sorted(set(row_dialects(results.metrics)))
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise RunDirectoryError(f"{results.directory}: no metric values of dialect(s) {unknown}; "
+                                f"the run has {known or 'none'}")
+    metrics = results.metrics[row_dialects(results.metrics).isin(chosen).to_numpy()].reset_index(drop=True)
+    return RunResults(results.directory, metrics, results.timings, results.failures, results.run, results.order)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +262,8 @@ class MetricTable:
     higher_is_better: bool
     summary: pd.DataFrame
     significance: statistics.SignificanceResult
+    #: items x algorithms values (NaN: no value), for rankings over several metrics
+    matrix: pd.DataFrame | None = None
 
 
 def values_for(results: RunResults, dataset: str, protocol: str, metric: str) -> pd.DataFrame:
@@ -277,7 +320,7 @@ def metric_tables(results: RunResults, dataset: str, protocol: str) -> list[Metr
         matrix = _planned_matrix(by_metric.get(metric, subset.iloc[:0]), failures, metric, items)
         direction = results.higher_is_better(metric)
         tables.append(MetricTable(dataset, protocol, metric, direction, rank_summary(None, direction, matrix),
-                                  statistics.significance(None, direction, matrix)))
+                                  statistics.significance(None, direction, matrix), matrix))
     return tables
 
 
@@ -346,62 +389,91 @@ def table_cells(table: MetricTable, paper=None) -> dict[str, Cell]:
 
 
 def _markdown_cell(cell: Cell) -> str:
-    text = cell.mean
+    text = escaping.markdown(cell.mean)
     if cell.emphasis == "best":
         text = f"**{text}**"
     elif cell.emphasis == "second":
         text = f"*{text}*"
-    text = f"{text} {cell.triple}".strip()
-    return f"{text}<br>{cell.paper}" if cell.paper else text
+    text = f"{text} {escaping.markdown(cell.triple)}".strip()
+    return f"{text}<br>{escaping.markdown(cell.paper)}" if cell.paper else text
 
 
 def _latex_escape(text: str) -> str:
-    for char, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                              ("#", r"\#"), ("Δ", r"$\Delta$"), ("χ²", r"$\chi^2$"), ("α", r"$\alpha$"),
-                              ("≥", r"$\geq$")):
-        text = text.replace(char, replacement)
-    return text
+    return escaping.latex(text)
 
 
 def _latex_cell(cell: Cell) -> str:
-    text = _latex_escape(cell.mean)
+    text = escaping.latex(cell.mean)
     if cell.emphasis == "best":
         text = rf"\textbf{{{text}}}"
     elif cell.emphasis == "second":
         text = rf"\textit{{{text}}}"
-    text = f"{text} {cell.triple}".strip()
-    return rf"\shortstack{{{text}\\ \scriptsize {_latex_escape(cell.paper)}}}" if cell.paper else text
+    text = f"{text} {escaping.latex(cell.triple)}".strip()
+    return rf"\shortstack{{{text}\\ \scriptsize {escaping.latex(cell.paper)}}}" if cell.paper else text
 
 
-def markdown_table(tables: list[MetricTable], paper=None, with_statistics: bool = True) -> str:
-    """The paper-style Markdown table (metrics x algorithms) with statistics under it."""
+def table_algorithms(tables: list[MetricTable], order: AlgorithmOrder | None = None) -> list[str]:
+    """The algorithms of ``tables`` in the run's order (the paper's order without one)."""
+    names = {name for table in tables for name in table.summary.algorithm}
+    return order.sorted(names) if order is not None else sorted(names, key=algorithm_sort_key)
+
+
+def transposed(algorithms: list[str]) -> bool:
+    """Whether a table of these algorithms puts them in rows (more than :data:`TRANSPOSE_ABOVE`)."""
+    return len(algorithms) > TRANSPOSE_ABOVE
+
+
+def _metric_heading(table: MetricTable, escape) -> str:
+    return f"{escape(table.metric)} {'↑' if table.higher_is_better else '↓'}"
+
+
+def markdown_table(tables: list[MetricTable], paper=None, with_statistics: bool = True,
+                   order: AlgorithmOrder | None = None) -> str:
+    """The paper-style Markdown table (metrics x algorithms, or algorithms x metrics beyond
+    :data:`TRANSPOSE_ABOVE` algorithms) with statistics under it."""
     if not tables:
         return "_no metric values_\n"
-    algorithms = sorted({name for table in tables for name in table.summary.algorithm}, key=algorithm_sort_key)
-    lines = ["| Metric | " + " | ".join(algorithms) + " |", "| --- |" + " --- |" * len(algorithms)]
-    for table in tables:
-        cells = table_cells(table, paper)
-        arrow = "↑" if table.higher_is_better else "↓"
-        lines.append(f"| {table.metric} {arrow} | " + " | ".join(
-            _markdown_cell(cells[name]) if name in cells else "—" for name in algorithms) + " |")
+    algorithms = table_algorithms(tables, order)
+    cells = [table_cells(table, paper) for table in tables]
+    if transposed(algorithms):
+        lines = ["| Algorithm | Group | " + " | ".join(_metric_heading(table, escaping.markdown) for table in tables)
+                 + " |", "| --- | --- |" + " --- |" * len(tables)]
+        for name in algorithms:
+            group = order.title(name) if order is not None else ""
+            lines.append(f"| {escaping.markdown(name)} | {group} | " + " | ".join(
+                _markdown_cell(row[name]) if name in row else "—" for row in cells) + " |")
+    else:
+        lines = ["| Metric | " + " | ".join(escaping.markdown(name) for name in algorithms) + " |",
+                 "| --- |" + " --- |" * len(algorithms)]
+        for table, row in zip(tables, cells):
+            lines.append(f"| {_metric_heading(table, escaping.markdown)} | " + " | ".join(
+                _markdown_cell(row[name]) if name in row else "—" for name in algorithms) + " |")
     text = "\n".join(lines) + "\n"
     if with_statistics:
-        text += "\n" + "\n".join(f"- **{table.metric}**: {statistics.describe(table.significance)}"
-                                 for table in tables) + "\n"
+        text += "\n" + "\n".join(f"- **{escaping.markdown(table.metric)}**: "
+                                  f"{escaping.markdown(statistics.describe(table.significance))}"
+                                  for table in tables) + "\n"
     return text
 
 
-def latex_table(tables: list[MetricTable], caption: str, paper=None) -> str:
-    """The same table as a LaTeX ``table`` environment (booktabs)."""
-    algorithms = sorted({name for table in tables for name in table.summary.algorithm}, key=algorithm_sort_key)
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_latex_escape(caption)}}}",
-             r"\begin{tabular}{l" + "c" * len(algorithms) + "}", r"\toprule",
-             "Metric & " + " & ".join(_latex_escape(name.upper()) for name in algorithms) + r" \\", r"\midrule"]
-    for table in tables:
-        cells = table_cells(table, paper)
-        lines.append(_latex_escape(table.metric) + " & " + " & ".join(
-            _latex_cell(cells[name]) if name in cells else "--" for name in algorithms) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+def latex_table(tables: list[MetricTable], caption: str, paper=None, order: AlgorithmOrder | None = None) -> str:
+    """The same table as a LaTeX ``table`` environment (booktabs; transposed as the Markdown one)."""
+    algorithms = table_algorithms(tables, order)
+    cells = [table_cells(table, paper) for table in tables]
+    if transposed(algorithms):
+        header = "Algorithm & " + " & ".join(_metric_heading(table, escaping.latex) for table in tables) + r" \\"
+        body = [escaping.latex(name) + " & " + " & ".join(
+            _latex_cell(row[name]) if name in row else "--" for row in cells) + r" \\" for name in algorithms]
+        columns = len(tables)
+    else:
+        header = "Metric & " + " & ".join(escaping.latex(name.upper()) for name in algorithms) + r" \\"
+        body = [escaping.latex(table.metric) + " & " + " & ".join(
+            _latex_cell(row[name]) if name in row else "--" for name in algorithms) + r" \\"
+            for table, row in zip(tables, cells)]
+        columns = len(algorithms)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{escaping.latex(caption)}}}",
+             r"\begin{tabular}{l" + "c" * columns + "}", r"\toprule", header, r"\midrule", *body,
+             r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
@@ -459,7 +531,7 @@ def timing_summary(results: RunResults) -> pd.DataFrame:
                      "n_items": len(group), "image_size": next(iter(seen)) if len(seen) == 1 else "various"})
     frame = pd.DataFrame(rows)
     return frame.sort_values(["dataset", "algorithm"], key=lambda column: column.map(
-        algorithm_sort_key) if column.name == "algorithm" else column).reset_index(drop=True)
+        results.order.key) if column.name == "algorithm" else column).reset_index(drop=True)
 
 
 def timing_markdown(results: RunResults, paper=None, summary: pd.DataFrame | None = None) -> str:
@@ -469,16 +541,18 @@ def timing_markdown(results: RunResults, paper=None, summary: pd.DataFrame | Non
         return "_no timings_\n"
     platform = results.run.get("platform", {}).get("processor", "")
     jobs = results.run.get("jobs", "")
+    platform = escaping.markdown(platform)
     lines = [f"Seconds per fusion (median over items; fusion only, excluding file I/O). Processor: {platform or 'unknown'}; "
              f"jobs = {jobs} (parallel workers share the cores, so CPU timings with jobs > 1 are pessimistic).", "",
              "| Dataset | Algorithm | Device | Image size | Median s | Mean s | Items |" + (" Paper s |" if paper else ""),
              "| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if paper else "")]
     for row in summary.itertuples():
-        line = (f"| {row.dataset} | {row.algorithm} | {row.device} | {row.image_size} | {row.median_seconds:.3f} | "
+        dataset, algorithm, device = (escaping.markdown(text) for text in (row.dataset, row.algorithm, row.device))
+        line = (f"| {dataset} | {algorithm} | {device} | {row.image_size} | {row.median_seconds:.3f} | "
                 f"{row.mean_seconds:.3f} | {row.n_items} |")
         if paper is not None:
             printed = paper.lookup(row.dataset, "seconds", row.algorithm)
-            line += f" {printed.value:g} ({printed.note}) |" if printed else " — |"
+            line += f" {printed.value:g} ({escaping.markdown(printed.note)}) |" if printed else " — |"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -487,9 +561,10 @@ def timing_markdown(results: RunResults, paper=None, summary: pd.DataFrame | Non
 # Writing tables/
 
 
-def write_tables(run_dir: str | Path, compare_paper: bool = False) -> list[Path]:
-    """Write ``tables/DATASET.{md,tex,csv}``, ``DATASET-statistics.csv`` and ``timings.{md,csv}``."""
-    results = load_run(run_dir)
+def write_tables(run_dir: str | Path, compare_paper: bool = False, dialects=()) -> list[Path]:
+    """Write ``tables/DATASET.{md,tex,csv}``, ``DATASET-statistics.csv`` and ``timings.{md,csv}``
+    (of the metric values of ``dialects`` only, when given)."""
+    results = select_dialects(load_run(run_dir), dialects)
     paper = None
     if compare_paper:
         from .paper import load_paper_values
@@ -498,35 +573,53 @@ def write_tables(run_dir: str | Path, compare_paper: bool = False) -> list[Path]
     folder = results.directory / "tables"
     written = []
     for dataset in results.datasets():
-        all_tables, markdown, latex = [], [f"# {dataset}\n"], []
+        all_tables, markdown, latex = [], [f"# {escaping.markdown(dataset)}\n"], []
         for protocol in results.protocols():
             tables = metric_tables(results, dataset, protocol)
             if not tables:
                 continue
             all_tables += tables
             items = len(results.items(dataset))
-            markdown.append(f"## Protocol `{protocol}` ({items} items)\n\n" + markdown_table(tables, paper))
+            markdown.append(f"## Protocol {escaping.markdown(protocol)} ({items} items)\n\n"
+                            + markdown_table(tables, paper, order=results.order))
             latex.append(latex_table(tables, f"{dataset}, protocol {protocol}: mean (overall rank, #first, #second)",
-                                     paper))
+                                     paper, order=results.order))
         if not all_tables:
             continue
         failures = results.failures[results.failures.dataset == dataset]
         if len(failures):
-            markdown.append("## Failures\n\n" + "\n".join(
-                f"- {row.algorithm} on {row.item} ({row.stage}{' ' + row.metric if row.metric else ''}): {row.message}"
-                for row in failures.itertuples()) + "\n")
+            markdown.append("## Failures\n\n" + "\n".join(_markdown_failure(row) for row in failures.itertuples())
+                            + "\n")
         for suffix, text in ((".md", "\n".join(markdown)), (".tex", "\n".join(latex)),
-                             (".csv", summary_frame(all_tables, paper).to_csv(index=False)),
-                             ("-statistics.csv", statistics_frame(all_tables).to_csv(index=False))):
-            path = folder / f"{dataset}{suffix}"
+                             (".csv", _csv(summary_frame(all_tables, paper))),
+                             ("-statistics.csv", _csv(statistics_frame(all_tables)))):
+            path = folder / f"{_file_stem(dataset)}{suffix}"
             write_text_atomic(path, text)
             written.append(path)
     timings = timing_summary(results)
     timing_text = "# Table 5: fusion time\n\n" + timing_markdown(results, paper, timings)
     write_text_atomic(folder / "timings.md", timing_text)
-    write_text_atomic(folder / "timings.csv", timings.to_csv(index=False))
+    write_text_atomic(folder / "timings.csv", _csv(timings))
     written += [folder / "timings.md", folder / "timings.csv"]
     return written
+
+
+def _markdown_failure(row) -> str:
+    metric = f" {row.metric}" if row.metric else ""
+    return (f"- {escaping.markdown(row.algorithm)} on {escaping.markdown(row.item)} "
+            f"({escaping.markdown(row.stage + metric)}): {escaping.markdown(row.message)}")
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """CSV text with every text field safe from spreadsheet formula injection (see :mod:`.escaping`)."""
+    return escaping.csv_frame(frame).to_csv(index=False)
+
+
+def _file_stem(dataset: str) -> str:
+    """The dataset's name as a file name: itself when harmless (every registered name), else with
+    path separators and leading dots replaced, so that a manifest cannot write outside ``tables/``."""
+    stem = dataset.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    return stem.lstrip(".") or "_"
 
 
 TABLES_STAMP = "tables/.inputs.sha256"
