@@ -9,11 +9,24 @@ charts (PNG) and the gallery's pictures (JPEG thumbnails, WebP close-ups) go to 
 ``embed_images=True``, for a page that is a single file. The lossless PNGs are only linked (relative URLs), so the page
 works opened from disk or served from the run directory.
 
-Sections: summary; per dataset the paper-style table per protocol (mean with the rank triple, best
-bold, second italic; the paper's value and the difference beside ours with ``compare_paper``) and the
-statistics under it, metric distributions, rank counts, critical-difference diagrams and the gallery;
-then timings (Table 5 and a chart), failures, and the run's metadata (versions, device, command line,
-algorithm identities and checkpoint hashes, metric versions, source file hashes).
+Sections: summary; an overview heat map (algorithms x metrics by mean rank, over all datasets); per
+dataset the paper-style table per protocol (mean with the rank triple, best bold, second italic; the
+paper's value and the difference beside ours with ``compare_paper``) and the statistics under it, the
+dataset's heat map and critical-difference diagram (Friedman + Nemenyi over items), metric
+distributions, rank counts, per-metric critical-difference diagrams and the gallery; the dialects
+compared (when metrics.csv holds more than one); then timings (Table 5 and a chart), failures, and the
+run's metadata (versions, device, command line, algorithm identities and checkpoint hashes, metric
+versions, source file hashes).
+
+Scale (issue #20: 40 algorithms x 20 metrics): algorithms appear in one order everywhere, grouped
+by kind (:mod:`.ordering`), each with one colour and marker (:mod:`.styles`). With more than
+``tables.TRANSPOSE_ABOVE`` algorithms a table has one row per algorithm, which a few lines of
+inline script sort by any column and filter by name or group (without script it is a plain table);
+the per-metric distributions and diagrams, unreadable at that size, give way to the heat map and the
+dataset's diagram (every test stays in ``tables/DATASET-statistics.csv``). The gallery shows one
+item and a chosen subset of algorithms at a time, with a before/after slider between any two
+pictures and zoomed crops that follow one point on every picture. Every name from a dataset, plugin
+or manifest is escaped (:mod:`.escaping`; the template's autoescape).
 
 Rebuilding a report (every ``fusionbench run`` does) reuses the charts and gallery items whose
 inputs did not change — content keys over the chart data, and over each item's file paths, sizes
@@ -46,19 +59,24 @@ from .. import __version__
 from ..errors import FusionBenchError
 from ..image_io import write_text_atomic
 from . import gallery as gallery_module
-from . import plots
+from . import plots, styles
+from .statistics import dataset_ranking
 from .statistics import describe as describe_significance
 from .tables import (
     RunResults,
-    algorithm_sort_key,
     format_value,
     load_run,
     metric_tables,
+    row_dialects,
+    select_dialects,
     table_cells,
     timing_summary,
+    transposed,
 )
 
 REPORT_NAME = "report.html"
+#: Algorithms the gallery shows at first (the dataset's best by mean rank); the reader picks others.
+GALLERY_DEFAULT_ALGORITHMS = 8
 
 
 @dataclass
@@ -69,6 +87,11 @@ class TableView:
     algorithms: list[str]
     rows: list[dict[str, Any]]  # {"metric", "arrow", "cells": [Cell | None]}
     statistics: list[tuple[str, str]]  # (metric, sentence)
+    #: algorithms in rows (more than tables.TRANSPOSE_ABOVE of them): the rows are algorithm_rows
+    transposed: bool = False
+    #: {"name", "group", "glyph", "colour", "cells": [(Cell | None, sort key)]}, one per algorithm
+    algorithm_rows: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,16 +106,23 @@ class DatasetView:
     plots: list[tuple[str, str, str]] = field(default_factory=list)  # (title, data URI, caption)
     gallery: list[gallery_module.GalleryItem] = field(default_factory=list)
     failure_count: int = 0
+    #: algorithms x metrics mean ranks of the first protocol (for the overview across datasets)
+    mean_ranks: pd.DataFrame | None = None
+    #: the gallery's algorithms, in order: (name, group, glyph, colour, shown at first)
+    gallery_algorithms: list[tuple[str, str, str, str, bool]] = field(default_factory=list)
 
 
 def write_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = None, *,
-                 compare_paper: bool = False, embed_images: bool = False, gallery: bool = True) -> Path:
+                 compare_paper: bool = False, embed_images: bool = False, gallery: bool = True,
+                 dialects=()) -> Path:
     """Render the report of ``run_dir`` to ``output`` (default ``RUN_DIR/report.html``); returns its path.
 
-    The page is written atomically; its picture folder is built beside it under a temporary name and
-    swapped in when complete, so an interrupted call never leaves a half-written report behind.
+    ``embed_images`` makes the page self-contained (pictures as data URIs); ``dialects`` keeps only
+    the metric values of those dialects. The page is written atomically; its picture folder is built
+    beside it under a temporary name and swapped in when complete, so an interrupted call never
+    leaves a half-written report behind.
     """
-    results = load_run(run_dir)
+    results = select_dialects(load_run(run_dir), dialects)
     output = Path(output) if output is not None else results.directory / REPORT_NAME
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -126,14 +156,15 @@ def render_report(results: RunResults, page_folder: Path, assets: gallery_module
         paper = load_paper_values()
     run = results.run
     all_algorithms = _algorithms(results)
-    colours = plots.colour_map(all_algorithms)
+    algorithm_styles = styles.algorithm_styles(all_algorithms)
+    colours = {name: style.colour for name, style in algorithm_styles.items()}
     # The gallery's pictures are decoded and encoded in worker threads (that work releases the GIL)
     # while this thread draws the charts; the results are stored here, in page order.
     pool = ThreadPoolExecutor(gallery_threads(), thread_name_prefix="gallery") if with_gallery else None
     try:
         galleries = {name: _start_gallery(results, name, page_folder, assets, pool) for name in results.datasets()} \
             if with_gallery else {}
-        datasets = [_dataset_view(results, name, page_folder, assets, paper, colours, galleries.get(name))
+        datasets = [_dataset_view(results, name, page_folder, assets, paper, algorithm_styles, galleries.get(name))
                     for name in results.datasets()]
     finally:
         if pool is not None:
@@ -142,13 +173,15 @@ def render_report(results: RunResults, page_folder: Path, assets: gallery_module
     timing_plot = ""
     if not results.timings.empty:
         timing_plot = _chart(assets, "timings", plots.timing_chart, results.timings[["dataset", "algorithm", "seconds"]],
-                             _ordered(set(results.timings.algorithm)), results.datasets())
+                             _ordered(results, set(results.timings.algorithm)), results.datasets())
     context = {
         "title": f"fusionbench report — {results.directory.name}",
         "run_dir": str(results.directory),
         "generated_by": __version__,
         "run": run,
         "summary": _summary(results, datasets),
+        "overview": _overview(results, datasets, assets, algorithm_styles),
+        "dialects": _dialect_section(results),
         "datasets": datasets,
         "compare_paper": compare_paper,
         "timings": timings.to_dict("records"),
@@ -170,8 +203,8 @@ def _template() -> jinja2.Template:
     return environment.from_string(text)
 
 
-def _ordered(names) -> list[str]:
-    return sorted(names, key=algorithm_sort_key)
+def _ordered(results: RunResults, names) -> list[str]:
+    return results.order.sorted(names)
 
 
 def _algorithms(results: RunResults, dataset: str | None = None) -> list[str]:
@@ -186,11 +219,11 @@ def _algorithms(results: RunResults, dataset: str | None = None) -> list[str]:
         for folder in fused.iterdir():
             if folder.is_dir() and (dataset is None or (folder / dataset).is_dir()):
                 names.add(folder.name.replace("@", ":", 1))  # SET@METHOD holds SET:METHOD's images
-    return _ordered(names)
+    return _ordered(results, names)
 
 
 def _dataset_view(results: RunResults, dataset: str, page_folder: Path, assets: gallery_module.AssetWriter,
-                  paper, colours: dict[str, str], gallery: list | None) -> DatasetView:
+                  paper, algorithm_styles: dict[str, styles.Style], gallery: list | None) -> DatasetView:
     recorded = results.run.get("datasets", {}).get(dataset, {})
     items = results.items(dataset)
     view = DatasetView(name=dataset, anchor=f"dataset-{gallery_module.safe_file_name(dataset)}",
@@ -198,46 +231,96 @@ def _dataset_view(results: RunResults, dataset: str, page_folder: Path, assets: 
                        failure_count=int((results.failures.dataset == dataset).sum()))
     algorithms = _algorithms(results, dataset)
     for algorithm in algorithms:
-        colours.setdefault(algorithm, plots.PALETTE[len(colours) % len(plots.PALETTE)])
+        algorithm_styles.setdefault(algorithm, styles.style_at(len(algorithm_styles)))
     all_tables = []
     for protocol in results.protocols():
         tables = metric_tables(results, dataset, protocol)
         if not tables:
             continue
         all_tables.append((protocol, tables))
-        columns = _ordered({name for table in tables for name in table.summary.algorithm})
-        rows = []
-        for table in tables:
-            cells = table_cells(table, paper)
-            rows.append({"metric": table.metric, "arrow": "↑" if table.higher_is_better else "↓",
-                         "cells": [cells.get(name) for name in columns]})
-        view.tables.append(TableView(protocol, columns, rows,
-                                     [(table.metric, describe_significance(table.significance)) for table in tables]))
+        view.tables.append(_table_view(results, protocol, tables, paper, algorithm_styles))
+    ranking = None
     if all_tables:
         protocol, tables = all_tables[0]  # the plots show the first protocol (the run's own)
-        _add_plots(view, results, dataset, protocol, tables, colours, assets)
+        ranking = dataset_ranking([(table.matrix, table.higher_is_better) for table in tables])
+        _add_plots(view, results, dataset, protocol, tables, algorithm_styles, assets, ranking)
     if gallery is not None:
         view.gallery = _finish_gallery(gallery, assets)
+        view.gallery_algorithms = _gallery_algorithms(results, algorithms, ranking, algorithm_styles)
     return view
 
 
-def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: str, tables, colours,
-               assets: gallery_module.AssetWriter) -> None:
+def _table_view(results: RunResults, protocol: str, tables, paper, algorithm_styles) -> TableView:
+    """The template's view of one protocol's tables: metrics in rows, or (many algorithms) in columns."""
+    columns = _ordered(results, {name for table in tables for name in table.summary.algorithm})
+    all_cells = [table_cells(table, paper) for table in tables]
+    rows = [{"metric": table.metric, "arrow": "↑" if table.higher_is_better else "↓",
+             "cells": [cells.get(name) for name in columns]} for table, cells in zip(tables, all_cells)]
+    view = TableView(protocol, columns, rows,
+                     [(table.metric, describe_significance(table.significance)) for table in tables],
+                     transposed=transposed(columns))
+    if view.transposed:
+        ranks = [dict(zip(table.summary.algorithm.tolist(), table.summary.overall_rank.tolist())) for table in tables]
+        kinds = [title for title, _ in results.order.groups(columns)]
+        view.groups = kinds
+        for name in columns:
+            style = algorithm_styles[name]
+            view.algorithm_rows.append({
+                "name": name, "group": results.order.title(name), "group_index": kinds.index(results.order.title(name)),
+                "glyph": style.glyph, "colour": style.colour,
+                "cells": [(cells.get(name), _sort_key(rank.get(name))) for cells, rank in zip(all_cells, ranks)]})
+    return view
+
+
+def _sort_key(rank) -> str:
+    """A cell's sort key: its overall rank (1 = best), or empty (sorted last) without one."""
+    return "" if rank is None or rank != rank else str(int(rank))
+
+
+def _gallery_algorithms(results: RunResults, algorithms: list[str], ranking, algorithm_styles):
+    """The gallery's algorithm choices; the dataset's best few by average rank are shown at first."""
+    ranked = sorted(ranking.average_ranks, key=ranking.average_ranks.get) if ranking is not None else []
+    ranked += [name for name in algorithms if name not in ranked]
+    shown = set(ranked[:GALLERY_DEFAULT_ALGORITHMS])
+    return [(name, results.order.title(name), algorithm_styles[name].glyph, algorithm_styles[name].colour,
+             name in shown) for name in algorithms]
+
+
+def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: str, tables, algorithm_styles,
+               assets: gallery_module.AssetWriter, ranking) -> None:
     values = results.metrics[(results.metrics.dataset == dataset) & (results.metrics.protocol == protocol)]
     metrics = [table.metric for table in tables]
     directions = {table.metric: table.higher_is_better for table in tables}
-    algorithms = _ordered(set(values.algorithm))
+    algorithms = _ordered(results, set(values.algorithm))
     if not algorithms:
         return
+    colours = {name: style.colour for name, style in algorithm_styles.items()}
     suffix = f" (protocol {protocol})" if len(results.protocols()) > 1 else ""
     name = gallery_module.safe_file_name(dataset)
+    mean_ranks = view.mean_ranks = _mean_rank_frame(results, tables)
+    view.plots.append((f"Overview: mean rank per metric{suffix}", _chart(
+        assets, f"{name}-heat-map", plots.rank_heat_map, mean_ranks, f"{dataset}: mean rank over items",
+        results.order.groups(mean_ranks.index), _styles_of(algorithm_styles, mean_ranks.index)),
+        "Each cell: the algorithm's mean rank over the items for that metric (1 = best; ties share ranks); "
+        "— where it failed on an item. Algorithms grouped by kind, as in the tables."))
+    if len(ranking.average_ranks) >= 2:
+        view.plots.append((f"Critical-difference diagram{suffix}", _chart(
+            assets, f"{name}-dataset-critical-difference", plots.dataset_critical_difference,
+            _ranking_title(dataset, ranking), ranking.average_ranks, ranking.critical_difference, ranking.groups,
+            _styles_of(algorithm_styles, ranking.average_ranks)),
+            f"Average rank over {ranking.n_items} items of the mean rank over {ranking.n_metrics} metrics "
+            "(1 = best; Demšar 2006). Thick bars join algorithms within Nemenyi's critical difference "
+            "(α = 0.05) of each other: the test finds no difference between them. Algorithms that failed on "
+            "any item are left out; every per-metric test is in tables/DATASET-statistics.csv."))
+    if transposed(algorithms):
+        return  # per-metric distributions and diagrams of this many algorithms are unreadable
     view.plots.append((f"Distributions over items{suffix}", _chart(
         assets, f"{name}-distributions", plots.metric_distributions,
         values[["item", "algorithm", "metric", "value"]], directions, algorithms, metrics,
         {algorithm: colours[algorithm] for algorithm in algorithms}),
         "One dot per item; boxes show quartiles and median, whiskers 1.5 × IQR."))
     counts = pd.concat([table.summary[["algorithm", "n_first", "n_second"]] for table in tables]).fillna(0.0)
-    ranked = _ordered(set(counts.algorithm))
+    ranked = _ordered(results, set(counts.algorithm))
     view.plots.append((f"Rank counts{suffix}", _chart(
         assets, f"{name}-rank-counts", plots.rank_counts, counts, ranked, view.item_count * len(tables)),
         "How often each algorithm ranked first / second over all items and metrics (ties shared)."))
@@ -249,6 +332,58 @@ def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: s
             "Average rank over items (1 = best). Thick bars join algorithms whose pairwise Wilcoxon "
             "signed-rank test (Holm-corrected, α = 0.05) finds no difference; the red bar is Nemenyi's "
             "critical difference for scale. Algorithms that failed on any item are left out."))
+
+
+def _mean_rank_frame(results: RunResults, tables) -> pd.DataFrame:
+    """Algorithms (report order) x metrics (table order): each table's mean rank over items."""
+    columns = {table.metric: dict(zip(table.summary.algorithm.tolist(), table.summary.mean_rank.tolist()))
+               for table in tables}
+    algorithms = _ordered(results, {name for ranks in columns.values() for name in ranks})
+    return pd.DataFrame({metric: [ranks.get(name, float("nan")) for name in algorithms]
+                         for metric, ranks in columns.items()}, index=algorithms)
+
+
+def _styles_of(algorithm_styles: dict[str, styles.Style], names) -> dict[str, styles.Style]:
+    """The styles of ``names`` only (what a chart's content key depends on)."""
+    return {name: algorithm_styles[name] for name in names if name in algorithm_styles}
+
+
+def _ranking_title(dataset: str, ranking) -> str:
+    if ranking.friedman_p != ranking.friedman_p:  # NaN: too few algorithms or items
+        return f"{dataset}: average ranks (Friedman test not applicable)"
+    return (f"{dataset}: Friedman χ² = {ranking.friedman_statistic:.1f}, p = {ranking.friedman_p:.2g}; "
+            f"Nemenyi CD = {ranking.critical_difference:.2f} (k = {len(ranking.average_ranks)}, n = {ranking.n_items})")
+
+
+def _overview(results: RunResults, datasets: list[DatasetView], assets: gallery_module.AssetWriter,
+              algorithm_styles) -> str:
+    """URL of the heat map over all datasets (mean over datasets of each dataset's mean rank), or
+    "" for a run of one dataset (its own heat map says it all)."""
+    frames = [view.mean_ranks for view in datasets if view.mean_ranks is not None]
+    if len(frames) < 2:
+        return ""
+    mean_ranks = pd.concat(frames, keys=range(len(frames))).groupby(level=1).mean()
+    metrics = list(dict.fromkeys(metric for frame in frames for metric in frame.columns))
+    mean_ranks = mean_ranks.loc[_ordered(results, mean_ranks.index), metrics]
+    return _chart(assets, "overview-heat-map", plots.rank_heat_map, mean_ranks,
+                  f"All {len(frames)} datasets: mean over datasets of the mean rank",
+                  results.order.groups(mean_ranks.index), _styles_of(algorithm_styles, mean_ranks.index))
+
+
+def _dialect_section(results: RunResults) -> dict[str, Any] | None:
+    """Differences and ranking changes between dialects, when metrics.csv holds more than one."""
+    dialects = row_dialects(results.metrics)
+    if dialects.nunique() < 2:
+        return None
+    from .dialect_comparison import compare_dialects
+
+    frame = results.metrics[["dataset", "item", "algorithm", "protocol", "metric", "value"]].assign(
+        dialect=dialects.to_numpy())
+    comparison = compare_dialects(frame)
+    differences = comparison.differences.sort_values("median_relative_difference", ascending=False)
+    rankings = comparison.rankings.sort_values("kendall_tau")
+    return {"dialects": sorted(set(dialects)), "differences": differences.to_dict("records"),
+            "rankings": rankings.to_dict("records")}
 
 
 def _chart(assets: gallery_module.AssetWriter, name: str, draw, *arguments) -> str:

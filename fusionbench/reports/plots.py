@@ -26,6 +26,16 @@ Charts:
   Holm's correction at α = 0.05 (the post-hoc test printed under the tables, as in Benavoli et al.,
   JMLR 17 (2016)), and the Nemenyi critical difference
   ``CD = q_α / √2 · √(k(k+1) / (6n))`` (q_α: studentized range, k algorithms, n items) is drawn for scale.
+* :func:`dataset_critical_difference` — one diagram per dataset for runs of many algorithms: average
+  ranks over items of the mean rank over metrics, the Friedman test and Nemenyi's critical difference
+  (Demšar's own procedure; see :func:`fusionbench.reports.statistics.dataset_ranking`); bars join
+  algorithms whose average ranks differ by at most the CD. Each algorithm's marker sits on the axis in
+  its colour (:mod:`.styles`).
+* :func:`rank_heat_map` — the overview: algorithms x metrics coloured by mean rank (1 = best), the
+  rank printed in each cell of small maps, algorithms in the report's order with a line between kinds.
+
+Charts with ``*_figure`` twins return the matplotlib Figure before rendering, so tests can measure
+the drawn label boxes (no two labels overlap at 40 algorithms and 20 metrics).
 """
 from __future__ import annotations
 
@@ -43,14 +53,17 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.gridspec import GridSpec
+from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox, BboxTransform, blended_transform_factory
 
+from . import styles
+
 #: Bump when a chart changes for the same data (it invalidates charts reused from an earlier report).
-PLOTS_VERSION = "2"
+PLOTS_VERSION = "3"
 DPI = 100
 ALPHA = 0.05
-#: A colour-blind-safe palette (Okabe & Ito 2008), cycled over algorithms in table order.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+#: The algorithms' palette (:mod:`.styles`; its first eight are Okabe & Ito's colour-blind-safe set).
+PALETTE = styles.PALETTE
 _TEXT = "#222222"
 #: matplotlib 3.10 replaced boxplot's ``vert=False`` by ``orientation="horizontal"``.
 _HORIZONTAL = {"orientation": "horizontal"} if tuple(
@@ -304,7 +317,7 @@ def indistinct_groups(average_ranks: Mapping[str, float], pairwise: pd.DataFrame
 
 
 def _draw_critical_difference(figure: Figure, cell: Bbox, title: str, average_ranks: Mapping[str, float],
-                              groups: list[list[str]], critical_difference: float) -> None:
+                              groups: list[list[str]], critical_difference: float, tick_step: int = 1) -> Bbox:
     """One CD diagram in the ``cell`` of ``figure`` (figure fractions). Its coordinates: x = rank,
     y downwards from 0; drawn on the figure itself, not in an axes (it has no axis), and the lines
     of a kind as one collection each — the same picture at a fraction of the cost."""
@@ -325,13 +338,15 @@ def _draw_critical_difference(figure: Figure, cell: Bbox, title: str, average_ra
     line([[(low, 0), (high, 0)]] + [[(tick, 0), (tick, -0.12)] for tick in range(low, high + 1)],
          colors=_TEXT, linewidths=1, capstyle="projecting")
     for tick in range(low, high + 1):
-        text(tick, -0.22, str(tick), ha="center", va="bottom", fontsize=8, color=_TEXT)
+        if tick == low or tick % tick_step == 0:
+            text(tick, -0.22, str(tick), ha="center", va="bottom", fontsize=8, color=_TEXT)
     if not math.isnan(critical_difference) and critical_difference < high - low:
         line([[(low, -0.75), (low + critical_difference, -0.75)]], colors="#C0392B", linewidths=1.5,
              capstyle="projecting")
         text(low + critical_difference / 2, -0.8, f"Nemenyi CD = {critical_difference:.2f}",
              ha="center", va="bottom", fontsize=7, color="#C0392B")
-    text(high, -0.8, title, ha="right", va="bottom", fontsize=9, color=_TEXT, fontweight="bold")
+    if title:
+        text(high, -0.8, title, ha="right", va="bottom", fontsize=9, color=_TEXT, fontweight="bold")
     leaders = []
     for index, name in enumerate(order):
         rank = average_ranks[name]
@@ -347,6 +362,7 @@ def _draw_critical_difference(figure: Figure, cell: Bbox, title: str, average_ra
             for index, group in enumerate(groups)]
     if bars:
         line(bars, colors=_TEXT, linewidths=3, capstyle="round")
+    return Bbox.from_extents(x_low, depth, x_high, -1.1)
 
 
 def critical_difference(diagrams: Sequence[tuple[str, Mapping[str, float], pd.DataFrame, int]],
@@ -365,3 +381,115 @@ def critical_difference(diagrams: Sequence[tuple[str, Mapping[str, float], pd.Da
         _draw_critical_difference(figure, cell, title, ranks, indistinct_groups(ranks, pairwise, alpha),
                                   nemenyi_critical_difference(len(ranks), items, alpha))
     return figure_png(figure)
+
+
+def dataset_critical_difference_figure(title: str, average_ranks: Mapping[str, float], critical_difference: float,
+                                       groups: list[list[str]], algorithm_styles: Mapping[str, styles.Style]) -> Figure:
+    """One Demšar diagram for a whole dataset (see the module docstring), sized for its algorithms:
+    label rows 16 px apart, at most one rank label per 14 px of axis, the title above the diagram."""
+    count = len(average_ranks)
+    labels = [f"{name} ({rank:.2f})" for name, rank in average_ranks.items()] or ["x"]
+    label_width, _ = _text_size(labels, 8)
+    half = math.ceil(count / 2)
+    depth = 1.2 + 0.55 * max(half, count - half) + 0.3 * len(groups)
+    axis_width = max(420.0, 16.0 * count)  # px from rank 1 to rank k (and its margins)
+    width = axis_width + 2 * label_width + 4 * _PAD
+    height = (depth + 1.1) / 0.55 * 16 + 40  # a label row (0.55 rank-units) is 16 px: 8 pt text fits
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    span = max(count, 2) - 1 + 0.3 * (max(count, 2) - 1) + 1.2
+    tick_step = max(1, math.ceil(14.0 / (axis_width / span) / 5) * 5) if axis_width / span < 14 else 1
+    cell = Bbox.from_extents((label_width + 2 * _PAD) / width, 2 * _PAD / height,
+                             1 - (label_width + 2 * _PAD) / width, 1 - 34 / height)
+    extents = _draw_critical_difference(figure, cell, "", average_ranks, groups, critical_difference, tick_step)
+    transform = BboxTransform(extents, cell) + figure.transFigure
+    for name, rank in average_ranks.items():
+        style = algorithm_styles.get(name) or styles.style_at(0)
+        figure.add_artist(Line2D([rank], [0], marker=style.marker, color=style.colour, markersize=6,
+                                 markeredgecolor="white", markeredgewidth=0.6, linestyle="none",
+                                 transform=transform, zorder=3))
+    figure.text(_PAD / width, 1 - 8 / height, title, ha="left", va="top", fontsize=10, color=_TEXT,
+                fontweight="bold")
+    return figure
+
+
+def dataset_critical_difference(title: str, average_ranks: Mapping[str, float], critical_difference: float,
+                                groups: list[list[str]], algorithm_styles: Mapping[str, styles.Style]) -> bytes:
+    """PNG of :func:`dataset_critical_difference_figure`."""
+    return figure_png(dataset_critical_difference_figure(title, average_ranks, critical_difference, groups,
+                                                         algorithm_styles))
+
+
+#: Heat maps with at most this many cells print the mean rank in each (9 algorithms x 16 metrics).
+ANNOTATED_CELLS = 144
+
+
+def rank_heat_map_figure(mean_ranks: pd.DataFrame, title: str, groups: Sequence[tuple[str, Sequence[str]]] = (),
+                         algorithm_styles: Mapping[str, styles.Style] | None = None) -> Figure:
+    """Algorithms (rows, in ``mean_ranks``' order) x metrics (columns), coloured by mean rank.
+
+    ``mean_ranks``: index algorithms, columns metrics, NaN where an algorithm has no rank (it failed
+    on an item, or did not run). Cells 0.26 in tall, columns 0.5 in wide; the metric names are
+    written at 45° above the grid, so 20 metrics need no more width than their cells. Small maps
+    print each mean rank in its cell (:data:`ANNOTATED_CELLS`).
+    """
+    algorithms, metrics = list(mean_ranks.index), list(mean_ranks.columns)
+    rows, columns = max(1, len(algorithms)), max(1, len(metrics))
+    label_width, line_height = _text_size(algorithms or ["x"], 8)
+    metric_width, _ = _text_size(metrics or ["x"], 8)
+    cell_width, cell_height = 0.5 * DPI, 0.26 * DPI
+    left = label_width + 28 + 2 * _PAD  # labels, then a marker in the algorithm's style
+    top = metric_width * 0.72 + line_height + 30 + 2 * _PAD  # the 45° names, then the title
+    right = 90 + 2 * _PAD  # the colour bar and its label
+    width = left + columns * cell_width + right
+    height = top + rows * cell_height + 2 * _PAD + 6
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    axes = figure.add_axes((left / width, (2 * _PAD + 6) / height, columns * cell_width / width,
+                            rows * cell_height / height))
+    values = mean_ranks.to_numpy(dtype=np.float64) if len(algorithms) and len(metrics) else np.full((1, 1), np.nan)
+    finite = values[np.isfinite(values)]
+    top_rank = float(finite.max()) if finite.size else 1.0
+    colour_map = matplotlib.colormaps["viridis_r"].with_extremes(bad="#eeeeee")
+    image = axes.imshow(np.ma.masked_invalid(values), cmap=colour_map, vmin=1.0, vmax=max(top_rank, 2.0),
+                        aspect="auto", interpolation="nearest")
+    middle = (1.0 + max(top_rank, 2.0)) / 2
+    # A text costs a few ms to lay out and draw: beyond ANNOTATED_CELLS cells the colours alone give
+    # the overview (the tables and tables/DATASET.csv have every mean rank).
+    for row, column in np.ndindex(values.shape if values.size <= ANNOTATED_CELLS else (0, 0)):
+        value = values[row, column]
+        words = "—" if not np.isfinite(value) else f"{value:.1f}"
+        axes.text(column, row, words, ha="center", va="center", fontsize=7,
+                  color="white" if np.isfinite(value) and value > middle else _TEXT)
+    axes.set_xticks(range(len(metrics)))
+    axes.set_xticklabels(metrics, rotation=45, ha="left", rotation_mode="anchor", fontsize=8)
+    axes.xaxis.tick_top()
+    axes.set_yticks(range(len(algorithms)))
+    axes.set_yticklabels(algorithms, fontsize=8)
+    axes.tick_params(length=0, pad=18, axis="y")
+    axes.tick_params(length=0, pad=3, axis="x")
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    position = 0
+    for _, names in list(groups)[:-1]:  # a white line after each kind
+        position += len(names)
+        axes.axhline(position - 0.5, color="white", linewidth=2.5)
+    if algorithm_styles:
+        transform = blended_transform_factory(axes.transAxes, axes.transData)
+        for row, name in enumerate(algorithms):
+            style = algorithm_styles.get(name)
+            if style is not None:
+                axes.add_artist(Line2D([-9 / (columns * cell_width)], [row], marker=style.marker, color=style.colour,
+                                       markersize=6, linestyle="none", transform=transform, clip_on=False))
+    bar_axes = figure.add_axes(((left + columns * cell_width + 14) / width, (2 * _PAD + 6) / height,
+                                12 / width, min(rows * cell_height, 220) / height))
+    bar = figure.colorbar(image, cax=bar_axes)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("mean rank (1 = best)", fontsize=8)
+    figure.text(_PAD / width, 1 - _PAD / height, title, ha="left", va="top", fontsize=10, color=_TEXT,
+                fontweight="bold")
+    return figure
+
+
+def rank_heat_map(mean_ranks: pd.DataFrame, title: str, groups: Sequence[tuple[str, Sequence[str]]] = (),
+                  algorithm_styles: Mapping[str, styles.Style] | None = None) -> bytes:
+    """PNG of :func:`rank_heat_map_figure`."""
+    return figure_png(rank_heat_map_figure(mean_ranks, title, groups, algorithm_styles))

@@ -77,7 +77,8 @@ def test_the_report_is_written_beside_the_run_with_its_pictures(report):
     assert len(thumbnails) == len(close_ups) == 3 * 5 - 1 + 2 * 5
     assert len(list((run / "report_files").rglob("*.webp"))) == len(close_ups)
     assert all(path.read_bytes()[:3] == b"\xff\xd8\xff" for path in thumbnails)
-    assert len(sorted((run / "report_files" / "charts").glob("*.png"))) == 2 * 3 + 1
+    # per dataset: heat map, dataset CD diagram, distributions, rank counts, per-metric CD; timings, overview
+    assert len(sorted((run / "report_files" / "charts").glob("*.png"))) == 2 * 5 + 2
     assert not [entry for entry in run.iterdir() if entry.name.startswith(".report_files")]  # no leftovers
 
 
@@ -104,7 +105,7 @@ def test_the_page_is_well_nested(report):
 def test_every_picture_and_link_resolves(report):
     run, path, page = report
     collected = _collect(page)
-    assert len([src for src in collected.images if src.startswith("report_files/charts/")]) == 2 * 3 + 1
+    assert len([src for src in collected.images if src.startswith("report_files/charts/")]) == 2 * 5 + 2
     files = [src for src in collected.images if not src.startswith("data:")]
     assert len(files) == len(collected.images)
     assert files and all((path.parent / unquote(src)).is_file() for src in files)
@@ -147,7 +148,7 @@ def test_embedded_pictures_make_one_file_and_rewriting_replaces_old_pictures(tmp
     assert not (run / "report_files").exists()
     images = _collect((run / "report.html").read_text(encoding="utf-8")).images
     assert images and all(src.startswith("data:image/") for src in images)
-    assert len([src for src in images if src.startswith("data:image/png;base64,")]) == 3 + 1  # the charts
+    assert len([src for src in images if src.startswith("data:image/png;base64,")]) == 5 + 1  # the charts
 
 
 def test_a_rebuild_reuses_unchanged_pictures_and_redraws_changed_ones(tmp_path, monkeypatch):
@@ -177,7 +178,9 @@ def test_a_rebuild_reuses_unchanged_pictures_and_redraws_changed_ones(tmp_path, 
     monkeypatch.setattr(plots, "figure_png", lambda figure, real=plots.figure_png: (drawn.append(1), real(figure))[1])
     write_report(run)
     assert len(encoded) == 2 * (2 + 3)  # medical-02: two sources and three results, each with a close-up
-    assert len(drawn) == 3  # distributions, rank counts and CD of medical; the timing chart is unchanged
+    # medical's heat map, dataset CD diagram, distributions, rank counts and per-metric CD; the timing
+    # chart is unchanged (and a run of one dataset has no overview across datasets)
+    assert len(drawn) == 5
     assert len(list((run / "report_files").rglob("*.webp"))) == len(list((run / "report_files").rglob("*.jpg"))) == 2 * 5
 
 
