@@ -9,6 +9,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from . import spectral
 from .chen_blum import stretch_to_grey_levels
 
 #: Local regions are WINDOW x WINDOW blocks; region saliency is sum(g^ALPHA) over the block
@@ -30,9 +31,22 @@ def mannos_sakrison(shape: tuple[int, int]) -> np.ndarray:
     rows = np.fft.fftfreq(shape[0]) * shape[0] / FREQUENCY_DIVISOR
     columns = np.fft.rfftfreq(shape[1]) * shape[1] / FREQUENCY_DIVISOR
     radius = np.hypot(rows[:, None], columns[None, :])
-    response = 2.6 * (0.0192 + 0.144 * radius) * np.exp(-(0.144 * radius) ** 1.1)
+    response = _mannos_sakrison_radial(radius)
     response.setflags(write=False)
     return response
+
+
+def _mannos_sakrison_radial(radius: np.ndarray) -> np.ndarray:
+    return 2.6 * (0.0192 + 0.144 * radius) * np.exp(-(0.144 * radius) ** 1.1)
+
+
+def csf_filter(image: np.ndarray) -> np.ndarray:
+    """The image filtered by the Mannos-Sakrison CSF (real part): OpenCV's real DFT where the
+    sides are even (:mod:`fusionbench.metrics.spectral`, equal to rounding), else NumPy's."""
+    if spectral.packs(image.shape):
+        return spectral.filter_even(image, spectral.packed_response(_mannos_sakrison_radial, image.shape,
+                                                                    FREQUENCY_DIVISOR))
+    return np.fft.irfft2(np.fft.rfft2(image) * mannos_sakrison(image.shape), s=image.shape)
 
 
 def block_sums(values: np.ndarray, size: int = WINDOW) -> np.ndarray:
@@ -56,7 +70,6 @@ def chen_varshney(first: np.ndarray, second: np.ndarray, fused: np.ndarray) -> f
     by VIFB's ``metricsQcv.m`` (from the zhengliu6699 toolbox).
     """
     first, second, fused = (stretch_to_grey_levels(image) for image in (first, second, fused))
-    csf = mannos_sakrison(fused.shape)
     numerator = denominator = 0.0
     saliencies, distortions = [], []
     for source in (first, second):
@@ -67,7 +80,7 @@ def chen_varshney(first: np.ndarray, second: np.ndarray, fused: np.ndarray) -> f
         power = squared * squared  # g^5 = (g^2)^2 g for ALPHA = 5
         power *= np.sqrt(squared)
         saliencies.append(block_sums(power))
-        difference = np.fft.irfft2(np.fft.rfft2(source - fused) * csf, s=fused.shape)
+        difference = csf_filter(source - fused)
         distortions.append(block_sums(difference * difference) / (WINDOW * WINDOW))
     numerator = float(np.sum(saliencies[0] * distortions[0] + saliencies[1] * distortions[1]))
     denominator = float(np.sum(saliencies[0] + saliencies[1]))

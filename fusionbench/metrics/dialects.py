@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import InputMismatchError, MetricError, UnknownNameError
+from ..image_io import match_channels
 from ..registry import get_metric, list_metrics, unknown_name_message
 from . import chen_blum, chen_varshney, differences, gradients, mutual_information, qabf, ssim_sum, statistics
 from .evaluation import MetricInputs, _as_uint8
@@ -145,8 +146,8 @@ class Dialect:
     def compute(self, metric: str, fused: np.ndarray, sources: Sequence[np.ndarray]) -> float:
         """``metric`` as this dialect computes it (a finite float or :class:`MetricError`)."""
         rule = self.rule(metric)
-        if rule.call == "registry":
-            return MetricInputs(fused, sources).compute(metric, rule.protocol)
+        if rule.call == "registry":  # a grey source beside colour ones as its RGB repetition, as everywhere
+            return MetricInputs(fused, match_channels(sources)).compute(metric, rule.protocol)
         fused, sources = _prepare(fused, sources)
         try:
             value = _apply(rule, fused, sources)

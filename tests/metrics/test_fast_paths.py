@@ -13,7 +13,7 @@ import pytest
 
 from fusionbench.errors import InputMismatchError
 from fusionbench.image_io import rgb_to_grey
-from fusionbench.metrics import chen_blum, filtering, qabf
+from fusionbench.metrics import chen_blum, filtering, qabf, spectral
 from fusionbench.metrics.evaluation import MetricInputs, compute_metrics, grey_levels
 from fusionbench.registry import get_metric, list_metrics
 
@@ -99,14 +99,30 @@ def _table_lookup(sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarra
         qabf.sobel_responses = original
 
 
-@pytest.mark.parametrize("shape", [(97, 131), (64, 64), (45, 200)])
+@pytest.mark.parametrize("shape", [(97, 131), (64, 64), (45, 200), (46, 200)])
 def test_csf_filter_equals_fft2_and_ifft2(monkeypatch, shape):
     image = _textured(5, shape)
     expected = np.real(np.fft.ifft2(np.fft.fft2(image.astype(np.float64)) * chen_blum.contrast_sensitivity(shape)))
-    np.testing.assert_array_equal(chen_blum.csf_filter(image), expected)
+    if shape[0] % 2 or shape[1] % 2:  # odd sides: the complex transforms, bit for bit
+        np.testing.assert_array_equal(chen_blum.csf_filter(image), expected)
+    else:  # even sides: OpenCV's packed real DFT, equal to rounding
+        np.testing.assert_allclose(chen_blum.csf_filter(image), expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(chen_blum.complex_csf_filter(image), expected)
     monkeypatch.setattr(chen_blum, "CACHED_CSF_PIXELS", 0)  # the large-image path: CSF computed per block
     monkeypatch.setattr(chen_blum, "FFT_BLOCK", 7)
     np.testing.assert_array_equal(chen_blum.csf_filter(image), expected)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (46, 200), (2, 2), (460, 630)])
+def test_packed_real_dft_filter_equals_complex_fft(shape):
+    """The CCS packing of an even response: filter_even equals real(ifft2(fft2 x response)) to rounding."""
+    image = _textured(7, shape).astype(np.float64) - 100.0
+    response = spectral.radial_frequencies(shape, 3.0)
+    response = np.exp(-response) + 0.1 * response
+    expected = np.real(np.fft.ifft2(np.fft.fft2(image) * response))
+    got = spectral.filter_even(image, spectral.pack_even_response(response))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-11)
+    assert spectral.packs(shape) and not spectral.packs((shape[0] + 1, shape[1]))
 
 
 def test_decimating_filter_equals_filter_then_every_other_sample(monkeypatch):
