@@ -92,3 +92,58 @@ def test_the_model_compressed_as_the_published_jpeg_matches_that_jpeg_exactly(tm
     compressed = published_reproduction(tmp_path, model_jpeg_quality=VIFB_JPEG_QUALITY).iloc[0]
     assert plain["exact_percent"] < 100
     assert compressed["exact_percent"] == 100 and compressed["psnr"] == math.inf
+
+
+# ---- on VIFB's published images (the mirror), as in reports/zoo-reproduction.md ----------------------------------
+
+
+def fuse_into_run(run_dir, names: list[str], items: list[str]) -> None:
+    """Write what ``fusionbench run`` would: each algorithm's fused image of each VIFB item."""
+    import fusionbench
+    from fusionbench.datasets import get_dataset
+    from fusionbench.image_io import match_channels, read_image
+
+    dataset = get_dataset("vifb")
+    for item in items:
+        sources = match_channels([read_image(path) for path in dataset.item(item).source_paths()])
+        for name in names:
+            options = {} if ":" in name else {"device": "cpu"}  # published images take no options
+            fused = fusionbench.create_algorithm(name, **options).fuse(sources, family=dataset.family)
+            write_fused(run_dir, name.replace(":", "@"), item, fused)
+
+
+def require_vifb(reference_file) -> None:
+    pytest.importorskip("torch")
+    reference_file("vifb/fused/SeAFusion/carLight_SeAFusion.jpg")
+
+
+def test_seafusion_and_ifcnn_give_vifbs_images_up_to_the_jpeg_compression(reference_file, tmp_path):
+    # carLight, measured: seafusion 80.5 % within +-1 as is, 92.9 % compressed alike; ifcnn-max 82.6 %, 97.7 %
+    require_vifb(reference_file)
+    fuse_into_run(tmp_path, ["seafusion", "ifcnn-max", "vifb:SeAFusion", "vifb:IFCNN"], ["carLight"])
+    plain = published_reproduction(tmp_path).set_index("model")
+    compressed = published_reproduction(tmp_path, model_jpeg_quality=VIFB_JPEG_QUALITY).set_index("model")
+    assert list(plain.index) == ["seafusion", "ifcnn-max"]
+    assert plain.loc["seafusion", "within_one_percent"] == pytest.approx(80.5, abs=0.5)
+    assert compressed.loc["seafusion", "within_one_percent"] == pytest.approx(92.9, abs=0.5)
+    assert plain.loc["ifcnn-max", "within_one_percent"] == pytest.approx(82.6, abs=0.5)
+    assert compressed.loc["ifcnn-max", "within_one_percent"] == pytest.approx(97.7, abs=0.5)
+
+
+@pytest.mark.slow
+def test_the_zoo_reproduction_report_on_all_21_pairs(reference_file, tmp_path):
+    """The numbers of reports/zoo-reproduction.md (pooled over VIFB's 21 pairs)."""
+    from fusionbench.datasets import get_dataset
+
+    require_vifb(reference_file)
+    items = [item.name for item in get_dataset("vifb").items]
+    fuse_into_run(tmp_path, ["seafusion", "u2fusion", "ifcnn-max", "vifb:SeAFusion", "vifb:U2Fusion", "vifb:IFCNN"],
+                  items)
+    plain = published_reproduction(tmp_path).set_index("model")
+    compressed = published_reproduction(tmp_path, model_jpeg_quality=VIFB_JPEG_QUALITY).set_index("model")
+    assert (plain["items"] == 21).all()
+    expected = {"seafusion": (62.98, 1.55, 87.07), "ifcnn-max": (64.17, 1.51, 91.04), "u2fusion": (14.72, 7.93, 14.83)}
+    for model, (within_one, difference, compressed_within_one) in expected.items():
+        assert plain.loc[model, "within_one_percent"] == pytest.approx(within_one, abs=0.2), model
+        assert plain.loc[model, "mean_absolute_difference"] == pytest.approx(difference, abs=0.02), model
+        assert compressed.loc[model, "within_one_percent"] == pytest.approx(compressed_within_one, abs=0.2), model
