@@ -80,7 +80,7 @@ def model_cards() -> dict[str, ModelCard]:
             document="docs/models/didfuse.md"),
         "tardal": _tardal_card("tardal", "the authors' notebook pair M3FD_00471 (1024x768): 100 % of values within "
                                          "+-1, exact 99.996 %"),
-        "tardal+": _tardal_card("tardal+", "no published run of tardal+.pt exists; same network and processing as "
+        "tardal+": _tardal_card("tardal+", "no published run of tardal+.pt is known; same network and processing as "
                                            "tardal++ (verified)"),
         "tardal++": _tardal_card("tardal++", "3 pairs of VIF-Benchmark's float16 GPU run: 100 % of values within "
                                              "+-2, 99.998-100 % within +-1, exact 86.5-99.5 %"),
