@@ -65,7 +65,7 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with :func:`csv_text` applied to every text column (numbers stay numbers)."""
     safe = frame.copy()
     for column in safe.columns:
-        if safe[column].dtype == object:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column].dtype):
             safe[column] = safe[column].map(csv_text)
     return safe
 
