@@ -22,8 +22,8 @@ Scale (issue #20: 40 algorithms x 20 metrics): algorithms appear in one order ev
 by kind (:mod:`.ordering`), each with one colour and marker (:mod:`.styles`). With more than
 ``tables.TRANSPOSE_ABOVE`` algorithms a table has one row per algorithm, which a few lines of
 inline script sort by any column and filter by name or group (without script it is a plain table);
-the per-metric distributions and diagrams, unreadable at that size, give way to the heat map and the
-dataset's diagram (every test stays in ``tables/DATASET-statistics.csv``). The gallery shows one
+the per-metric distributions, rank counts and per-metric diagrams, unreadable (and slow to draw) at
+that size, give way to the heat map and the dataset's diagram (every test stays in ``tables/DATASET-statistics.csv``). The gallery shows one
 item and a chosen subset of algorithms at a time, with a before/after slider between any two
 pictures and zoomed crops that follow one point on every picture. Every name from a dataset, plugin
 or manifest is escaped (:mod:`.escaping`; the template's autoescape).
@@ -313,7 +313,7 @@ def _add_plots(view: DatasetView, results: RunResults, dataset: str, protocol: s
             "(α = 0.05) of each other: the test finds no difference between them. Algorithms that failed on "
             "any item are left out; every per-metric test is in tables/DATASET-statistics.csv."))
     if transposed(algorithms):
-        return  # per-metric distributions and diagrams of this many algorithms are unreadable
+        return  # per-metric distributions, rank counts and diagrams of this many algorithms are unreadable
     view.plots.append((f"Distributions over items{suffix}", _chart(
         assets, f"{name}-distributions", plots.metric_distributions,
         values[["item", "algorithm", "metric", "value"]], directions, algorithms, metrics,
