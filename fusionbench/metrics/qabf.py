@@ -84,8 +84,14 @@ def sobel_strength_orientation(image: np.ndarray, keep: slice = slice(None), *,
 
 
 def _sigmoid(values: np.ndarray, constants: tuple[float, float, float]) -> np.ndarray:
+    """gamma / (1 + exp(kappa (values - centre))): the same operations in the same order, in one
+    temporary (the maps are large; fresh temporaries cost page faults)."""
     gamma, kappa, centre = constants
-    return gamma / (1.0 + np.exp(kappa * (values - centre)))
+    result = np.subtract(values, centre)
+    result *= kappa
+    np.exp(result, out=result)
+    result += 1.0
+    return np.divide(gamma, result, out=result)
 
 
 def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.ndarray, np.ndarray], *,
@@ -109,11 +115,15 @@ def edge_preservation(source: tuple[np.ndarray, np.ndarray], fused: tuple[np.nda
     if equal_strength_scale is not None:
         equal = strength_x == strength_f
         relative_strength[equal] = strength_f[equal] * equal_strength_scale
-    difference = np.abs(orientation_x - orientation_f)
+    difference = np.subtract(orientation_x, orientation_f)
+    np.abs(difference, out=difference)
     if orientation_modulo_pi:
         difference = np.minimum(difference, np.pi - difference)
-    relative_orientation = 1.0 - difference / (np.pi / 2)
-    return _sigmoid(relative_strength, STRENGTH_SIGMOID) * _sigmoid(relative_orientation, ORIENTATION_SIGMOID)
+    difference /= np.pi / 2
+    relative_orientation = np.subtract(1.0, difference, out=difference)
+    preservation = _sigmoid(relative_strength, STRENGTH_SIGMOID)
+    preservation *= _sigmoid(relative_orientation, ORIENTATION_SIGMOID)
+    return preservation
 
 
 @register_metric(
