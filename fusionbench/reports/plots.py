@@ -419,6 +419,8 @@ def dataset_critical_difference(title: str, average_ranks: Mapping[str, float], 
                                                          algorithm_styles))
 
 
+#: The widest heat map (px) before its columns narrow: the page's width at a 1280 px window.
+HEAT_MAP_WIDTH = 1200
 #: Heat maps with at most this many cells print the mean rank in each (9 algorithms x 16 metrics).
 ANNOTATED_CELLS = 144
 
@@ -428,20 +430,24 @@ def rank_heat_map_figure(mean_ranks: pd.DataFrame, title: str, groups: Sequence[
     """Algorithms (rows, in ``mean_ranks``' order) x metrics (columns), coloured by mean rank.
 
     ``mean_ranks``: index algorithms, columns metrics, NaN where an algorithm has no rank (it failed
-    on an item, or did not run). Cells 0.26 in tall, columns 0.5 in wide; the metric names are
-    written at 45° above the grid, so 20 metrics need no more width than their cells. Small maps
+    on an item, or did not run). Cells 0.26 in tall, columns 0.3-0.5 in wide; the metric names are
+    written upright above the grid, so 20 metrics need no more width than their cells (at 45° the
+    boxes of long neighbouring names would overlap). Small maps
     print each mean rank in its cell (:data:`ANNOTATED_CELLS`).
     """
     algorithms, metrics = list(mean_ranks.index), list(mean_ranks.columns)
     rows, columns = max(1, len(algorithms)), max(1, len(metrics))
     label_width, line_height = _text_size(algorithms or ["x"], 8)
     metric_width, _ = _text_size(metrics or ["x"], 8)
-    cell_width, cell_height = 0.5 * DPI, 0.26 * DPI
     left = label_width + 28 + 2 * _PAD  # labels, then a marker in the algorithm's style
-    top = metric_width * 0.72 + line_height + 30 + 2 * _PAD  # the 45° names, then the title
+    top = metric_width + line_height + 30 + 2 * _PAD  # the upright names, then the title
     right = 90 + 2 * _PAD  # the colour bar and its label
+    # columns 0.5 in wide, narrower (down to 0.3 in) to keep the chart within HEAT_MAP_WIDTH px
+    cell_width = min(0.5 * DPI, max(0.3 * DPI, (HEAT_MAP_WIDTH - left - right) / columns))
+    cell_height = 0.26 * DPI
     width = left + columns * cell_width + right
-    height = top + rows * cell_height + 2 * _PAD + 6
+    bar_height = min(max(rows * cell_height, 150), 220)  # the colour bar's label (~120 px) fits beside it
+    height = max(top + rows * cell_height, bar_height + 40) + 2 * _PAD + 6
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     axes = figure.add_axes((left / width, (2 * _PAD + 6) / height, columns * cell_width / width,
                             rows * cell_height / height))
@@ -460,7 +466,7 @@ def rank_heat_map_figure(mean_ranks: pd.DataFrame, title: str, groups: Sequence[
         axes.text(column, row, words, ha="center", va="center", fontsize=7,
                   color="white" if np.isfinite(value) and value > middle else _TEXT)
     axes.set_xticks(range(len(metrics)))
-    axes.set_xticklabels(metrics, rotation=45, ha="left", rotation_mode="anchor", fontsize=8)
+    axes.set_xticklabels(metrics, rotation=90, ha="center", va="bottom", fontsize=8)
     axes.xaxis.tick_top()
     axes.set_yticks(range(len(algorithms)))
     axes.set_yticklabels(algorithms, fontsize=8)
@@ -479,8 +485,9 @@ def rank_heat_map_figure(mean_ranks: pd.DataFrame, title: str, groups: Sequence[
             if style is not None:
                 axes.add_artist(Line2D([-9 / (columns * cell_width)], [row], marker=style.marker, color=style.colour,
                                        markersize=6, linestyle="none", transform=transform, clip_on=False))
-    bar_axes = figure.add_axes(((left + columns * cell_width + 14) / width, (2 * _PAD + 6) / height,
-                                12 / width, min(rows * cell_height, 220) / height))
+    bar_bottom = 2 * _PAD + 6 + max(0.0, rows * cell_height - bar_height)  # level with the grid's top
+    bar_axes = figure.add_axes(((left + columns * cell_width + 14) / width, bar_bottom / height,
+                                12 / width, bar_height / height))
     bar = figure.colorbar(image, cax=bar_axes)
     bar.ax.tick_params(labelsize=7)
     bar.set_label("mean rank (1 = best)", fontsize=8)

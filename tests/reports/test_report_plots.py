@@ -79,3 +79,95 @@ def test_critical_difference_diagrams_render():
 def test_colours_are_stable_per_algorithm():
     colours = plots.colour_map(["gff", "lpsr"])
     assert colours == {"gff": plots.PALETTE[0], "lpsr": plots.PALETTE[1]}
+
+
+# --- issue #20: charts of 40 algorithms and 20 metrics, checked on the drawn label boxes ---------
+
+LONG_NAMES = ([f"classical-{index}" for index in range(8)] + ["ifcnn-max-trained", "tardal++", "seafusion"]
+              + [f"vifb:{name}" for name in ("Hybrid_MSD", "HMSD_GF", "SwinFusion", "NSCT_SR", "LatLRR", "U2Fusion")]
+              + [f"vifb:METHOD{index}" for index in range(21)] + ["my-plugin-with-a-long-name", "Plugin-Zeta"])
+METRICS_20 = ["VIFF", "ISSIM", "NMI", "MEF-SSIM", "SF", "AG", "EN", "SD", "MI", "PSNR", "RMSE", "QABF", "QCB",
+              "QCV", "SSIM", "CE", "EI", "Q_CV-vifb", "SSIM-SUM", "FMI-pixel"]
+
+
+def _label_boxes(figure):
+    """Window extents (px) of every visible, non-empty text of a drawn figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = [text for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip()]
+    return [(text.get_text(), text.get_window_extent(renderer)) for text in texts]
+
+
+def _overlaps(boxes, tolerance: float = 0.5):
+    """Pairs of labels whose boxes overlap by more than ``tolerance`` px in both directions."""
+    found = []
+    for index, (first, a) in enumerate(boxes):
+        for second, b in boxes[index + 1:]:
+            width = min(a.x1, b.x1) - max(a.x0, b.x0)
+            height = min(a.y1, b.y1) - max(a.y0, b.y0)
+            if width > tolerance and height > tolerance:
+                found.append((first, second))
+    return found
+
+
+def _inside(figure, boxes):
+    width, height = figure.get_figwidth() * figure.dpi, figure.get_figheight() * figure.dpi
+    return [name for name, box in boxes if box.x0 < -0.5 or box.y0 < -0.5 or box.x1 > width + 0.5
+            or box.y1 > height + 0.5]
+
+
+def test_the_heat_map_of_40_algorithms_and_20_metrics_has_no_overlapping_labels():
+    from fusionbench.reports import styles
+
+    rng = np.random.default_rng(1)
+    ranks = pd.DataFrame(rng.uniform(1, 40, (len(LONG_NAMES), len(METRICS_20))), index=LONG_NAMES,
+                         columns=METRICS_20)
+    ranks.iloc[3, 4] = np.nan  # failed somewhere: drawn grey
+    groups = [("classical", LONG_NAMES[:8]), ("deep", LONG_NAMES[8:11]), ("published results", LONG_NAMES[11:38]),
+              ("user plugins", LONG_NAMES[38:])]
+    figure = plots.rank_heat_map_figure(ranks, "set-a: mean rank over items", groups,
+                                        styles.algorithm_styles(LONG_NAMES))
+    boxes = _label_boxes(figure)
+    names = [name for name, _ in boxes]
+    assert set(LONG_NAMES) <= set(names) and set(METRICS_20) <= set(names)
+    assert _overlaps(boxes) == [] and _inside(figure, boxes) == []
+    assert figure.get_figwidth() * figure.dpi <= 1280  # fits the page at 1280 px without scaling down
+
+
+def test_a_small_heat_map_prints_every_mean_rank_without_overlaps():
+    ranks = pd.DataFrame([[1.0, 2.5], [2.0, 1.5], [3.0, 2.0]], index=["gff", "lpsr", "ifcnn-max"],
+                         columns=["VIFF", "SF"])
+    figure = plots.rank_heat_map_figure(ranks, "lytro")
+    boxes = _label_boxes(figure)
+    assert {"1.0", "2.5", "2.0", "1.5", "3.0"} <= {name for name, _ in boxes}
+    assert _overlaps(boxes) == [] and _inside(figure, boxes) == []
+
+
+@pytest.mark.parametrize("count", [3, 12, 40])
+def test_the_dataset_critical_difference_diagram_has_no_overlapping_labels(count):
+    from fusionbench.reports import styles
+    from fusionbench.reports.statistics import nemenyi_groups
+
+    names = LONG_NAMES[:count]
+    rng = np.random.default_rng(count)
+    ranks = dict(zip(names, np.sort(rng.uniform(1, count, count))))
+    ranks[names[1]] = ranks[names[0]]  # a tie: two labels for one rank
+    cd = plots.nemenyi_critical_difference(count, 10)
+    figure = plots.dataset_critical_difference_figure(
+        f"set-a: Friedman χ² = 99.0, p = 1e-9; Nemenyi CD = {cd:.2f} (k = {count}, n = 10)", ranks, cd,
+        nemenyi_groups(ranks, cd), styles.algorithm_styles(names))
+    boxes = _label_boxes(figure)
+    assert sum(1 for name, _ in boxes if name.endswith(")") and "(" in name and "χ²" not in name) == count
+    assert _overlaps(boxes) == [] and _inside(figure, boxes) == []
+
+
+def test_styles_give_40_algorithms_distinct_colour_and_marker_pairs():
+    from fusionbench.reports import styles
+
+    pairs = {(style.colour, style.marker) for style in styles.algorithm_styles(LONG_NAMES).values()}
+    assert len(pairs) == len(LONG_NAMES) == 40
+    assert len(set(styles.PALETTE)) == 20
