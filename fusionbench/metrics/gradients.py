@@ -2,6 +2,8 @@
 edge intensity (EI, a core used by metric dialects, see :mod:`fusionbench.metrics.dialects`)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -74,12 +76,14 @@ def average_gradient(fused: np.ndarray, sources: list[np.ndarray], *, difference
     edges) on the whole image, AG = sum(sqrt((gx^2 + gy^2) / 2)) / ((M-1)(N-1)).
     """
     if differences == "central":
+        rows, columns = fused.shape[:2]
+        if fused.dtype == np.uint8 and rows >= 2 and columns >= 2:
+            return float(np.sum(_central_magnitudes(fused)) / ((rows - 1) * (columns - 1)))
         gx, gy = matlab_gradient(fused)
         gx *= gx
         gy *= gy
         gx += gy
         gx *= 0.5
-        rows, columns = fused.shape[:2]
         return float(np.sum(np.sqrt(gx)) / ((rows - 1) * (columns - 1)))
     if differences != "forward":
         raise ValueError(f"differences must be 'forward' or 'central', not {differences!r}")
@@ -114,6 +118,47 @@ def matlab_gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gradients[0], gradients[1]
 
 
+#: Largest |2 g| of MATLAB ``gradient`` on grey levels: twice a central difference, or twice a
+#: one-sided one at the edges (2 x 255).
+_DOUBLED_GRADIENT_LIMIT = 510
+
+
+@lru_cache(maxsize=1)
+def _central_magnitude_table() -> np.ndarray:
+    """sqrt((gx^2 + gy^2) / 2) for every gx = a/2, gy = b/2 with integers 0 <= a, b <= 510, by the
+    float operations of :func:`average_gradient` (each intermediate is exact, so any exact
+    arrangement gives the same bits), flattened at ``a * 511 + b``."""
+    halves = np.arange(_DOUBLED_GRADIENT_LIMIT + 1, dtype=np.float64) * 0.5
+    squares = halves * halves
+    table = squares[:, None] + squares[None, :]
+    table *= 0.5
+    table = np.sqrt(table).ravel()
+    table.setflags(write=False)
+    return table
+
+
+def _central_magnitudes(image: np.ndarray) -> np.ndarray:
+    """sqrt((gx^2 + gy^2) / 2) per pixel of a uint8 image (the MATLAB gradient of
+    :func:`matlab_gradient`), looked up by |2 gx|, |2 gy| in :func:`_central_magnitude_table`:
+    the values of the float64 computation bit for bit, without its five full-size float maps."""
+    doubled = []
+    levels = image.astype(np.int16)
+    for axis in (1, 0):
+        twice = np.empty(levels.shape, np.int16)
+        inner, ahead, behind = ([slice(None)] * 2 for _ in range(3))
+        inner[axis], ahead[axis], behind[axis] = slice(1, -1), slice(2, None), slice(None, -2)
+        np.subtract(levels[tuple(ahead)], levels[tuple(behind)], out=twice[tuple(inner)])
+        first, second, last, before_last = ([slice(None)] * 2 for _ in range(4))
+        first[axis], second[axis], last[axis], before_last[axis] = 0, 1, -1, -2
+        twice[tuple(first)] = 2 * (levels[tuple(second)] - levels[tuple(first)])
+        twice[tuple(last)] = 2 * (levels[tuple(last)] - levels[tuple(before_last)])
+        doubled.append(twice)
+    index = np.abs(doubled[0]).astype(np.intp)
+    index *= _DOUBLED_GRADIENT_LIMIT + 1
+    index += np.abs(doubled[1])
+    return _central_magnitude_table().take(index)
+
+
 def edge_intensity(fused: np.ndarray) -> float:
     """EI = mean(sqrt(sx^2 + sy^2)) over all pixels, sx, sy the 3x3 Sobel correlations of the
     image with replicated borders (MATLAB ``imfilter(F, fspecial('sobel'), 'replicate')``).
@@ -130,7 +175,15 @@ def edge_intensity(fused: np.ndarray) -> float:
         depth = cv2.CV_16S if plane.dtype == np.uint8 else cv2.CV_64F
         if depth == cv2.CV_64F:
             plane = plane.astype(np.float64)
-        sx = cv2.Sobel(plane, depth, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
-        sy = cv2.Sobel(plane, depth, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
-        total += float(np.sum(np.hypot(sx, sy)))
+        sx = cv2.Sobel(plane, depth, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
+        sy = cv2.Sobel(plane, depth, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
+        if depth == cv2.CV_16S:  # |responses| <= 1020: hypot looked up (QABF's table, the same NumPy hypot)
+            from .qabf import SOBEL_LIMIT, integer_edge_tables
+
+            index = np.abs(sx).astype(np.intp)
+            index *= SOBEL_LIMIT + 1
+            index += np.abs(sy)
+            total += float(np.sum(integer_edge_tables()[0].take(index)))
+        else:
+            total += float(np.sum(np.hypot(sx, sy)))
     return total / planes.size

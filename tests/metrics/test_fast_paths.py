@@ -214,3 +214,17 @@ def test_every_pair_metric_on_a_large_pair_has_bounded_peak_memory():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(report["metrics"]) == 13
     assert report["bytes_per_pixel"] <= PEAK_LIMIT, f"{report['bytes_per_pixel']:.1f} bytes per source pixel"
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 5), (97, 131)])
+def test_gradient_lookups_equal_the_float_computation(shape):
+    """VIFB's AG (MATLAB gradient) and EI (replicated Sobel) look magnitudes up for uint8 images:
+    the float64 computation's values bit for bit, on textured and on extreme (0/255) images."""
+    from fusionbench.metrics import gradients
+
+    textured = _textured(8, shape)
+    extreme = np.where(np.random.default_rng(9).random(shape) < 0.5, 0, 255).astype(np.uint8)
+    for image in (textured, extreme):
+        assert (gradients.average_gradient(image, [], differences="central")
+                == gradients.average_gradient(image.astype(np.float64), [], differences="central"))
+        assert gradients.edge_intensity(image) == gradients.edge_intensity(image.astype(np.float64))
