@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import register_metric
 from .evaluation import accepts_uint8_grey
-from . import filtering, spectral
+from . import filtering, image_memo, spectral
 from .filtering import same_maps
 
 #: DoG contrast sensitivity function S(f) = exp(-(f/f0)^2) - a exp(-(f/f1)^2), f in cycles/degree.
@@ -88,6 +88,10 @@ def complex_csf_filter(image: np.ndarray) -> np.ndarray:
     _transform_columns(spectrum, np.fft.ifft)
     return spectrum.real.copy()
 
+
+#: Images up to this many pixels get their masked contrasts whole and kept by content (see
+#: :func:`chen_blum`); larger ones are computed in strips.
+WHOLE_IMAGE_PIXELS = CACHED_CSF_PIXELS
 
 #: Rows or columns transformed per call in :func:`csf_filter`.
 FFT_BLOCK = 64
@@ -183,10 +187,21 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray], *, stretch: bool = F
     Choices stated: images are used in grey levels 0..255 as given (the zhengliu6699 code also
     min-max stretches each image, which is undefined for constant images); the real part of the
     inverse FFT is kept; contrast is 0 where the coarse response vanishes. Equal constant images
-    score 1. The quality map is computed in strips of rows from the whole CSF-filtered images.
+    score 1.
+
+    Images up to :data:`WHOLE_IMAGE_PIXELS` pixels: each image's masked contrast is computed on the
+    whole image and kept by content (:mod:`fusionbench.metrics.image_memo`; VIFB pairs one
+    infrared plane with three colour planes). Larger ones: the quality map is computed in strips
+    of rows from the whole CSF-filtered images, so memory stays bounded. Both give the same bits
+    (OpenCV filters every row and column of a strip as of the whole image).
     """
     first, second = sources
     images = [fused, first] if second is first else [fused, first, second]
+    if fused.size <= WHOLE_IMAGE_PIXELS:
+        contrasts = [image_memo.memoized(("chen_blum.masked_contrast", stretch, normalised_gaussians), image,
+                                         partial(_whole_masked_contrast, image, stretch, normalised_gaussians))
+                     for image in images]
+        return float(np.mean(_contrast_preservation(*contrasts)))
     if stretch:
         images = [stretch_to_grey_levels(image) for image in images]
     filtered = [csf_filter(image) for image in images]
@@ -196,14 +211,26 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray], *, stretch: bool = F
     return float(np.mean(quality))
 
 
+def _whole_masked_contrast(image: np.ndarray, stretch: bool, normalised: bool) -> np.ndarray:
+    """C' of one whole image: stretched (if asked), CSF-filtered, masked contrast."""
+    return masked_contrast(csf_filter(stretch_to_grey_levels(image) if stretch else image), slice(None), normalised)
+
+
 def _preservation_map(normalised: bool, keep: slice, fused: np.ndarray, first: np.ndarray,
                       second: np.ndarray | None = None) -> tuple[np.ndarray]:
     """lambda_A Q_AF + lambda_B Q_BF on rows ``keep`` of a strip of the CSF-filtered images."""
     fused_contrast = masked_contrast(fused, keep, normalised)
-    contrasts = [masked_contrast(first, keep, normalised)]
-    contrasts.append(contrasts[0] if second is None else masked_contrast(second, keep, normalised))
+    first_contrast = masked_contrast(first, keep, normalised)
+    second_contrast = first_contrast if second is None else masked_contrast(second, keep, normalised)
+    return _contrast_preservation(fused_contrast, first_contrast, second_contrast),
+
+
+def _contrast_preservation(fused_contrast: np.ndarray, first_contrast: np.ndarray,
+                           second_contrast: np.ndarray | None = None) -> np.ndarray:
+    """lambda_A Q_AF + lambda_B Q_BF from the masked contrasts (the second source's: the first's if None)."""
+    contrasts = [first_contrast, first_contrast if second_contrast is None else second_contrast]
     squares = [contrast * contrast for contrast in contrasts]
     total = squares[0] + squares[1]
     saliency_first = np.divide(squares[0], total, out=np.full_like(total, 0.5), where=total > 0)
     return (saliency_first * _ratio_of_smaller(contrasts[0], fused_contrast)
-            + (1.0 - saliency_first) * _ratio_of_smaller(contrasts[1], fused_contrast)),
+            + (1.0 - saliency_first) * _ratio_of_smaller(contrasts[1], fused_contrast))

@@ -228,3 +228,48 @@ def test_gradient_lookups_equal_the_float_computation(shape):
         assert (gradients.average_gradient(image, [], differences="central")
                 == gradients.average_gradient(image.astype(np.float64), [], differences="central"))
         assert gradients.edge_intensity(image) == gradients.edge_intensity(image.astype(np.float64))
+
+
+@pytest.mark.parametrize("stretch", [False, True])
+def test_qcb_whole_image_contrasts_equal_the_strips(monkeypatch, stretch):
+    """Q_CB's whole-image masked contrasts (kept by content, shared between planes) give the strip
+    path's value bit for bit, also when one source is met again (the memo's hit)."""
+    from fusionbench.metrics import image_memo
+
+    fused, (a, b) = _pairs()["black band"]
+    image_memo.clear()
+    whole = [chen_blum.chen_blum(fused, [a, b], stretch=stretch), chen_blum.chen_blum(fused, [a, a], stretch=stretch)]
+    again = chen_blum.chen_blum(fused, [a, b], stretch=stretch)  # every map from the memo now
+    monkeypatch.setattr(chen_blum, "WHOLE_IMAGE_PIXELS", 0)
+    monkeypatch.setattr(filtering, "STRIP_PIXELS", 1)
+    strips = [chen_blum.chen_blum(fused, [a, b], stretch=stretch), chen_blum.chen_blum(fused, [a, a], stretch=stretch)]
+    assert whole == strips and again == whole[0]
+
+
+def test_image_memo_keeps_by_content_and_waits_for_a_computation_in_progress():
+    import threading
+
+    from fusionbench.metrics import image_memo
+
+    image_memo.clear()
+    calls = []
+    started = threading.Event()
+
+    def slow():
+        calls.append(1)
+        started.wait(1.0)
+        return np.ones(3)
+
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    threads = [threading.Thread(target=image_memo.memoized, args=("k", image, slow)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    started.set()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1  # the others waited for the first
+    value = image_memo.memoized("k", image.copy(), slow)  # equal content, another array
+    assert len(calls) == 1 and not value.flags.writeable
+    image_memo.memoized("other kind", image, slow)
+    image_memo.memoized("k", image.T, slow)  # other shape: another key
+    assert len(calls) == 3
