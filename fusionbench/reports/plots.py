@@ -465,13 +465,17 @@ def rank_heat_map_figure(mean_ranks: pd.DataFrame, title: str, groups: Sequence[
         words = "—" if not np.isfinite(value) else f"{value:.1f}"
         axes.text(column, row, words, ha="center", va="center", fontsize=7,
                   color="white" if np.isfinite(value) and value > middle else _TEXT)
-    axes.set_xticks(range(len(metrics)))
-    axes.set_xticklabels(metrics, rotation=90, ha="center", va="bottom", fontsize=8)
-    axes.xaxis.tick_top()
-    axes.set_yticks(range(len(algorithms)))
-    axes.set_yticklabels(algorithms, fontsize=8)
-    axes.tick_params(length=0, pad=18, axis="y")
-    axes.tick_params(length=0, pad=3, axis="x")
+    # Labels as plain texts, not ticks: a tick is five artists (half of this chart's time at 40 x 15).
+    axes.set_xticks([])
+    axes.set_yticks([])
+    above = blended_transform_factory(axes.transData, axes.transAxes)
+    for column, metric in enumerate(metrics):
+        axes.text(column, 1 + 3 / (rows * cell_height), metric, transform=above, rotation=90, ha="center",
+                  va="bottom", fontsize=8, color=_TEXT, clip_on=False)
+    beside = blended_transform_factory(axes.transAxes, axes.transData)
+    for row, name in enumerate(algorithms):
+        axes.text(-18 / (columns * cell_width), row, name, transform=beside, ha="right", va="center_baseline",
+                  fontsize=8, color=_TEXT, clip_on=False)
     for spine in axes.spines.values():
         spine.set_visible(False)
     position = 0
