@@ -217,8 +217,23 @@ def save_report_screenshots(page: Path, folder: Path) -> list[Path]:
         wait_for_pictures(browser)
         overview = browser.screenshot(folder / "report-overview.png", 0, 1100)
         top = browser.top_of(".gallery") - 60
-        browser.evaluate("document.querySelector('.gallery .compare-slider').value = 38;"
-                         "document.querySelector('.gallery .compare-slider').dispatchEvent(new Event('input'))")
+        # compare two results, the slider a third of the way, the crops on the picture's lower left
+        browser.evaluate("""(function () {
+            var gallery = document.querySelector('.gallery');
+            var right = gallery.querySelector('.compare-right');
+            right.selectedIndex = right.options.length - 1;
+            right.dispatchEvent(new Event('change'));
+            var slider = gallery.querySelector('.compare-slider');
+            slider.value = 38;
+            slider.dispatchEvent(new Event('input'));
+        })()""")
+        x, y = browser.centre(".gallery .compare-view")
+        width, height = browser.evaluate("(function () { var box = document.querySelector('.gallery .compare-view')"
+                                         ".getBoundingClientRect(); return [box.width, box.height]; })()")
+        browser.mouse("mousePressed", x - 0.2 * width, y + 0.3 * height)
+        browser.mouse("mouseReleased", x - 0.2 * width, y + 0.3 * height, 0)
+        browser.evaluate("(function () { var slider = document.querySelector('.gallery .compare-slider');"
+                         "slider.value = 38; slider.dispatchEvent(new Event('input')); })()")
         wait_for_pictures(browser)
         gallery = browser.screenshot(folder / "report-gallery.png", top, 1100)
     return [overview, gallery]

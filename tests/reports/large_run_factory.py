@@ -43,10 +43,34 @@ def quality(algorithm: str) -> float:
     return 1.0 - 0.02 * ALGORITHMS.index(algorithm)
 
 
-def _source(rng: np.random.Generator, height: int, width: int, bright: bool) -> np.ndarray:
-    y, x = np.mgrid[0:height, 0:width]
-    base = 80 + 60 * np.sin(x / 5.0 + (0 if bright else 2)) + 40 * np.cos(y / 7.0)
-    return np.clip(base + rng.normal(0, 12, (height, width)), 0, 255).astype(np.uint8)
+def _sources(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """An infrared-like and a visible-like picture of one made-up scene: warm blobs on a dark
+    background; a sky gradient over textured blocks ("buildings") with edges."""
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    infrared = 40 + 25 * y + rng.normal(0, 4, (height, width))
+    for _ in range(3):
+        centre_y, centre_x, radius = rng.uniform(0.3, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.04, 0.1)
+        infrared += 170 * np.exp(-((y - centre_y) ** 2 + ((x - centre_x) * 0.6) ** 2) / (2 * radius ** 2))
+    visible = 200 - 120 * y + rng.normal(0, 6, (height, width))
+    for _ in range(5):
+        left, right = sorted(rng.uniform(0, 1, 2))
+        top = rng.uniform(0.3, 0.7)
+        block = (x >= left) & (x <= right) & (y >= top)
+        stripes = 25 * (np.sin(x * width / 2.5) > 0.6)  # windows: fine detail that fusion keeps or loses
+        visible = np.where(block, 70 + rng.uniform(0, 60) + stripes, visible)
+    return (np.clip(infrared, 0, 255).astype(np.uint8), np.clip(visible, 0, 255).astype(np.uint8))
+
+
+def _fused(algorithm: str, infrared: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """A different, plausible result per algorithm: a weighted mix, some blurred, some sharpened."""
+    index = ALGORITHMS.index(algorithm) if algorithm in ALGORITHMS else 0
+    weight = 0.25 + 0.5 * (index % 7) / 6
+    mixed = weight * infrared.astype(np.float64) + (1 - weight) * visible
+    if index % 3 == 1:
+        mixed = cv2.GaussianBlur(mixed, (0, 0), 1.2)
+    elif index % 3 == 2:
+        mixed = mixed + 0.8 * (mixed - cv2.GaussianBlur(mixed, (0, 0), 2.0))
+    return np.clip(mixed, 0, 255).astype(np.uint8)
 
 
 def make_large_run(root: Path, *, algorithms=ALGORITHMS, metrics=METRICS, datasets=DATASETS, items: int = 10,
@@ -76,7 +100,7 @@ def make_large_run(root: Path, *, algorithms=ALGORITHMS, metrics=METRICS, datase
         names = [f"{dataset}-{index + 1:02d}" for index in range(items)]
         record["datasets"][dataset] = {"family": "infrared-visual", "items": names, "sources": {}}
         for item in names:
-            sources = [_source(rng, height, width, bright) for bright in (True, False)]
+            sources = _sources(rng, height, width)
             paths = []
             for tag, image in zip("AB", sources):
                 path = root / "sources" / dataset / f"{item}-{tag}.png"
@@ -85,8 +109,7 @@ def make_large_run(root: Path, *, algorithms=ALGORITHMS, metrics=METRICS, datase
                 paths.append(path)
             record["datasets"][dataset]["sources"][item] = [{"file": str(path), "sha256": "0" * 64} for path in paths]
             for algorithm in algorithms:
-                weight = 0.2 + 0.6 * (ALGORITHMS.index(algorithm) % 7) / 6 if algorithm in ALGORITHMS else 0.5
-                fused = np.clip(weight * sources[0] + (1 - weight) * sources[1], 0, 255).astype(np.uint8)
+                fused = _fused(algorithm, *sources)
                 path = run / "fused" / algorithm.replace(":", "@", 1) / dataset / f"{item}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(path), fused)
