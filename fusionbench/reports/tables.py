@@ -159,7 +159,10 @@ def select_dialects(results: RunResults, dialects) -> RunResults:
         raise RunDirectoryError(f"{results.directory}: no metric values of dialect(s) {unknown}; "
                                 f"the run has {known or 'none'}")
     metrics = results.metrics[row_dialects(results.metrics).isin(chosen).to_numpy()].reset_index(drop=True)
-    return RunResults(results.directory, metrics, results.timings, results.failures, results.run, results.order)
+    # only the protocols of the chosen dialects get tables (a metric failure is not per protocol)
+    kept = [protocol for protocol in results.protocols() if protocol in set(metrics.protocol)]
+    run = {**results.run, "protocols": kept, "protocol": ",".join(kept)}
+    return RunResults(results.directory, metrics, results.timings, results.failures, run, results.order)
 
 
 # ---------------------------------------------------------------------------------------------
