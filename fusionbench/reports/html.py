@@ -184,6 +184,8 @@ def render_report(results: RunResults, page_folder: Path, assets: gallery_module
         "dialects": _dialect_section(results),
         "datasets": datasets,
         "compare_paper": compare_paper,
+        # a self-contained page compares and zooms its embedded thumbnails, not the run's PNGs
+        "embedded": assets.folder is None,
         "timings": timings.to_dict("records"),
         "timing_plot": timing_plot,
         "failures": results.failures.to_dict("records"),

@@ -149,6 +149,9 @@ def test_embedded_pictures_make_one_file_and_rewriting_replaces_old_pictures(tmp
     images = _collect((run / "report.html").read_text(encoding="utf-8")).images
     assert images and all(src.startswith("data:image/") for src in images)
     assert len([src for src in images if src.startswith("data:image/png;base64,")]) == 5 + 1  # the charts
+    # the slider and the zoomed crops use the embedded thumbnails, not files next to the run
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert 'data-full="data:image/jpeg;base64,' in page and 'data-full="fused/' not in page
 
 
 def test_a_rebuild_reuses_unchanged_pictures_and_redraws_changed_ones(tmp_path, monkeypatch):
