@@ -253,6 +253,11 @@ def rank_counts(counts: pd.DataFrame, algorithms: Sequence[str], cases: int) -> 
 def timing_chart(timings: pd.DataFrame, algorithms: Sequence[str], datasets: Sequence[str]) -> bytes:
     """Median seconds per fusion (dot) and min-max over items (line) per algorithm and dataset, log x
     (``timings``: columns dataset, algorithm, seconds)."""
+    return figure_png(timing_chart_figure(timings, algorithms, datasets))
+
+
+def timing_chart_figure(timings: pd.DataFrame, algorithms: Sequence[str], datasets: Sequence[str]) -> Figure:
+    """The figure of :func:`timing_chart`."""
     figure = _new_figure(7.5, 0.5 * len(algorithms) + 1.2)
     axes = figure.subplots()
     markers = "osD^v<>p"
@@ -282,7 +287,7 @@ def timing_chart(timings: pd.DataFrame, algorithms: Sequence[str], datasets: Seq
     axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(datasets), 5), fontsize=8, frameon=False)
     axes.grid(axis="x", which="both", color=_GRID, linewidth=0.6)
     _style(axes)
-    return figure_png(figure)
+    return figure
 
 
 def nemenyi_critical_difference(algorithms: int, items: int, alpha: float = ALPHA) -> float:
