@@ -3,7 +3,7 @@
 Kinds, in this order: ``classical``, ``deep``, ``published`` (results published by others, such as
 ``vifb:GFF``) and ``plugin`` (user plugins) — :data:`fusionbench.registry.ALGORITHM_KINDS`. A report
 works from the run directory alone, so an algorithm's kind is read from ``run.json`` when the run
-recorded it (``algorithms.NAME.kind``), else inferred: a name with ``:`` is a published result
+recorded it (``algorithm_kinds.NAME``, or ``algorithms.NAME.kind``), else inferred: a name with ``:`` is a published result
 (``SET:METHOD``); a name the registry knows (imported lazily, only when needed) has its spec's kind;
 anything else is a user plugin (a plugin not installed where the report is built).
 
@@ -50,8 +50,10 @@ class AlgorithmOrder:
     @classmethod
     def from_run(cls, run: dict) -> "AlgorithmOrder":
         """The order of a run directory's ``run.json`` (its ``algorithms`` identities)."""
-        identities = run.get("algorithms", {}) if isinstance(run, dict) else {}
-        kinds = {name: recorded_kind(identity) for name, identity in identities.items()}
+        run = run if isinstance(run, dict) else {}
+        kinds = {name: recorded_kind(identity) for name, identity in run.get("algorithms", {}).items()}
+        # a map beside the identities (which key the cache of fused images, so a kind is kept out of them)
+        kinds.update({name: kind for name, kind in (run.get("algorithm_kinds") or {}).items() if kind in KINDS})
         return cls({name: kind for name, kind in kinds.items() if kind is not None})
 
     def kind(self, name: str) -> str:

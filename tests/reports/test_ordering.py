@@ -17,6 +17,7 @@ def test_kinds_come_from_run_json_else_the_name_else_the_registry_else_plugin():
     assert order.kind("vifb:GFF") == "published"  # SET:METHOD
     assert order.kind("gff") == "classical" and order.kind("seafusion") == "deep"  # the registry's spec
     assert order.kind("odd") == "plugin" and order.kind("not-installed-anywhere") == "plugin"
+    assert AlgorithmOrder.from_run({"algorithm_kinds": {"gff": "plugin"}}).kind("gff") == "plugin"
 
 
 def test_algorithms_are_grouped_by_kind_then_by_name():
