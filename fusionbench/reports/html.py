@@ -60,7 +60,7 @@ from ..errors import FusionBenchError
 from ..image_io import write_text_atomic
 from . import gallery as gallery_module
 from . import plots, styles
-from .statistics import dataset_ranking
+from .statistics import dataset_ranking, describe_briefly
 from .statistics import describe as describe_significance
 from .tables import (
     RunResults,
@@ -258,8 +258,9 @@ def _table_view(results: RunResults, protocol: str, tables, paper, algorithm_sty
     all_cells = [table_cells(table, paper) for table in tables]
     rows = [{"metric": table.metric, "arrow": "↑" if table.higher_is_better else "↓",
              "cells": [cells.get(name) for name in columns]} for table, cells in zip(tables, all_cells)]
-    view = TableView(protocol, columns, rows,
-                     [(table.metric, describe_significance(table.significance)) for table in tables],
+    # many algorithms: the count of differing pairs, not hundreds of them (all are in tables/)
+    describe = describe_briefly if transposed(columns) else describe_significance
+    view = TableView(protocol, columns, rows, [(table.metric, describe(table.significance)) for table in tables],
                      transposed=transposed(columns))
     if view.transposed:
         ranks = [dict(zip(table.summary.algorithm.tolist(), table.summary.overall_rank.tolist())) for table in tables]

@@ -169,6 +169,19 @@ def wilcoxon_pairs(first: np.ndarray, second: np.ndarray, differences: np.ndarra
     return p_values
 
 
+def describe_briefly(result: SignificanceResult, alpha: float = 0.05) -> str:
+    """The Friedman result and how many pairs differ, without naming them (for many algorithms,
+    where :func:`describe` would be a wall of pairs; they are all in the statistics CSV)."""
+    if math.isnan(result.friedman_p):
+        friedman = "Friedman test: not applicable (needs ≥ 3 complete algorithms and ≥ 2 items)"
+    else:
+        friedman = f"Friedman χ² = {result.friedman_statistic:.2f}, p = {result.friedman_p:.3g} (n = {result.n_items})"
+    pairs = result.pairwise
+    differing = int((pairs["p_holm"] < alpha).sum()) if len(pairs) else 0
+    return (f"{friedman}. {differing} of {len(pairs)} pairs differ at Holm-corrected α = {alpha} "
+            "(Wilcoxon signed-rank).")
+
+
 def describe(result: SignificanceResult, alpha: float = 0.05) -> str:
     """One Markdown paragraph: Friedman result, average ranks, significant pairs."""
     ranks = ", ".join(f"{name} {rank:.2f}" for name, rank in sorted(result.average_ranks.items(), key=lambda x: x[1]))
