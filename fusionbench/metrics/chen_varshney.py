@@ -4,12 +4,12 @@ Not a registered metric: :mod:`fusionbench.metrics.dialects` uses it for VIFB's 
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import cv2
 import numpy as np
 
-from . import spectral
+from . import image_memo, spectral
 from .chen_blum import stretch_to_grey_levels
 
 #: Local regions are WINDOW x WINDOW blocks; region saliency is sum(g^ALPHA) over the block
@@ -69,19 +69,28 @@ def chen_varshney(first: np.ndarray, second: np.ndarray, fused: np.ndarray) -> f
     fusion based on regional information, Information Fusion 8 (2) (2007) 193-207, as computed
     by VIFB's ``metricsQcv.m`` (from the zhengliu6699 toolbox).
     """
-    first, second, fused = (stretch_to_grey_levels(image) for image in (first, second, fused))
-    numerator = denominator = 0.0
+    # Each source's stretched levels and block saliencies are kept by content (image_memo): VIFB
+    # pairs one infrared plane with the three colour planes.
+    fused = stretch_to_grey_levels(fused)
     saliencies, distortions = [], []
     for source in (first, second):
-        sx = cv2.Sobel(source, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
-        sy = cv2.Sobel(source, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
-        squared = sx * sx
-        squared += sy * sy
-        power = squared * squared  # g^5 = (g^2)^2 g for ALPHA = 5
-        power *= np.sqrt(squared)
-        saliencies.append(block_sums(power))
-        difference = csf_filter(source - fused)
+        saliencies.append(image_memo.memoized("chen_varshney.saliency", source, partial(_block_saliency, source)))
+        stretched = image_memo.memoized("chen_varshney.stretched", source, partial(stretch_to_grey_levels, source))
+        difference = csf_filter(stretched - fused)
         distortions.append(block_sums(difference * difference) / (WINDOW * WINDOW))
     numerator = float(np.sum(saliencies[0] * distortions[0] + saliencies[1] * distortions[1]))
     denominator = float(np.sum(saliencies[0] + saliencies[1]))
     return numerator / denominator
+
+
+def _block_saliency(image: np.ndarray) -> np.ndarray:
+    """lambda per 16x16 block: sum of g^ALPHA over the block, g the 3x3 Sobel gradient magnitude
+    ('same', zero padding) of the stretched image."""
+    stretched = stretch_to_grey_levels(image)
+    sx = cv2.Sobel(stretched, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_CONSTANT)
+    sy = cv2.Sobel(stretched, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_CONSTANT)
+    squared = sx * sx
+    squared += sy * sy
+    power = squared * squared  # g^5 = (g^2)^2 g for ALPHA = 5
+    power *= np.sqrt(squared)
+    return block_sums(power)

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..allocator import apply_unless_disabled
 from ..errors import InputMismatchError, MetricError, UnknownNameError
 from ..image_io import match_channels
 from ..registry import get_metric, list_metrics, unknown_name_message
@@ -146,6 +147,7 @@ class Dialect:
     def compute(self, metric: str, fused: np.ndarray, sources: Sequence[np.ndarray]) -> float:
         """``metric`` as this dialect computes it (a finite float or :class:`MetricError`)."""
         rule = self.rule(metric)
+        apply_unless_disabled()  # as MetricInputs does: full-size maps reuse mapped pages (fusionbench.allocator)
         if rule.call == "registry":  # a grey source beside colour ones as its RGB repetition, as everywhere
             return MetricInputs(fused, match_channels(sources)).compute(metric, rule.protocol)
         fused, sources = _prepare(fused, sources)
