@@ -69,6 +69,9 @@ def test_tables_and_page_at_40_algorithms(large_report):
     assert len([name for name in charts if "heat-map" in name]) == len(DATASETS) + 1
     assert len([name for name in charts if "dataset-critical-difference" in name]) == len(DATASETS)
     assert not [name for name in charts if "distributions" in name]  # unreadable at 40: left out
+    # significance as counts (40 algorithms: 780 pairs per metric), not a wall of p-values
+    assert len(re.findall(r"\d+ of 780 pairs differ at Holm-corrected", text)) == len(DATASETS) * len(METRICS)
+    assert "tables/set-a-statistics.csv" in text and "(p = " not in text
 
     # one order everywhere: each dataset's table rows, the gallery's choices, the timings
     for dataset in DATASETS:
