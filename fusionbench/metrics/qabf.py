@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import register_metric
 from .evaluation import accepts_uint8_grey
-from .filtering import same_maps
+from .filtering import same_maps, same_strips
 
 #: Sigmoid constants of the paper: strength (Gamma_g, kappa_g, sigma_g) and orientation
 #: (Gamma_a, kappa_a, sigma_a). Note that with these printed values perfect preservation
@@ -87,7 +87,7 @@ def _sigmoid(values: np.ndarray, constants: tuple[float, float, float]) -> np.nd
     """gamma / (1 + exp(kappa (values - centre))): the same operations in the same order, in one
     temporary (the maps are large; fresh temporaries cost page faults)."""
     gamma, kappa, centre = constants
-    result = np.subtract(values, centre)
+    result = np.subtract(values, centre, out=np.empty(np.shape(values)))  # an array also for 0-d values
     result *= kappa
     np.exp(result, out=result)
     result += 1.0
@@ -149,6 +149,10 @@ def qabf(fused: np.ndarray, sources: list[np.ndarray], *, orientation_modulo_pi:
     equal_strength_scale=255, x_kernel="convolution"``.
     """
     first, second = sources
+    levels = [_grey_levels(image) for image in (fused, first, second)]
+    if all(image is not None for image in levels):
+        totals = _compiled_totals(levels, orientation_modulo_pi, equal_strength_scale, x_kernel)
+        return _quotient(totals[0] + totals[2], totals[1] + totals[3])
     options = dict(orientation_modulo_pi=orientation_modulo_pi, equal_strength_scale=equal_strength_scale,
                    x_kernel=x_kernel)
     sums = same_maps(partial(_weighted_preservation, options), [fused, first] if second is first else [fused, first, second],
@@ -156,11 +160,50 @@ def qabf(fused: np.ndarray, sources: list[np.ndarray], *, orientation_modulo_pi:
     totals = [float(np.sum(values)) for values in sums]  # Q^XF w_X and w_X, for X = A (and B)
     if second is first:
         totals += totals
-    numerator = 0.0 + totals[0] + totals[2]
-    denominator = 0.0 + totals[1] + totals[3]
-    if denominator == 0:
+    return _quotient(0.0 + totals[0] + totals[2], 0.0 + totals[1] + totals[3])
+
+
+def _quotient(numerator: float, denominator: float) -> float:
+    if denominator == 0:  # no gradient in either source: perfect preservation's score
         return float(_sigmoid(np.array(1.0), STRENGTH_SIGMOID) * _sigmoid(np.array(1.0), ORIENTATION_SIGMOID))
-    return numerator / denominator
+    return float(numerator / denominator)
+
+
+def _grey_levels(image: np.ndarray) -> np.ndarray | None:
+    """``image`` as uint8 when it holds grey levels (uint8, or floats that are integers 0..255, which
+    give the same integer Sobel responses), else None."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype.kind == "f" and image.size and float(image.min()) >= 0 and float(image.max()) <= 255:
+        levels = image.astype(np.uint8)
+        if np.array_equal(levels, image):
+            return levels
+    return None
+
+
+def _compiled_totals(images: list[np.ndarray], orientation_modulo_pi: bool, equal_strength_scale: float | None,
+                     x_kernel: str) -> list[float]:
+    """sum(Q^AF w_A), sum(w_A), sum(Q^BF w_B), sum(w_B) of grey levels by the compiled kernel
+    (:mod:`fusionbench.metrics.qabf_kernel`), the responses a strip of rows at a time (bounded
+    memory); the per-row sums are summed once at the end, so the value does not depend on the strips."""
+    from . import qabf_kernel
+
+    if x_kernel not in ("correlation", "convolution"):
+        raise ValueError(f"x_kernel must be 'correlation' or 'convolution', not {x_kernel!r}")
+    strengths, orientations = integer_edge_tables()
+    rows, columns = images[0].shape
+    row_sums = np.empty((rows, 4))
+    sigmoids = np.array(STRENGTH_SIGMOID), np.array(ORIENTATION_SIGMOID)
+    for output_rows, input_rows in same_strips(rows, columns, 1):
+        keep = slice(output_rows.start - input_rows.start, output_rows.stop - input_rows.start)
+        responses = np.empty((3, 2, output_rows.stop - output_rows.start, columns), np.int16)
+        for index, image in enumerate(images):
+            for axis, response in enumerate(sobel_responses(np.ascontiguousarray(image[input_rows]))):
+                responses[index, axis] = response[keep]
+        qabf_kernel.weighted_row_sums(responses, strengths, orientations, SOBEL_LIMIT, x_kernel == "convolution",
+                                      orientation_modulo_pi, equal_strength_scale is not None,
+                                      float(equal_strength_scale or 0.0), *sigmoids, row_sums[output_rows])
+    return [float(np.sum(row_sums[:, column])) for column in range(4)]
 
 
 def _weighted_preservation(options: dict, keep: slice, fused: np.ndarray, *sources: np.ndarray) -> list[np.ndarray]:

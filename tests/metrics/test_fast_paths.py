@@ -273,3 +273,19 @@ def test_image_memo_keeps_by_content_and_waits_for_a_computation_in_progress():
     image_memo.memoized("other kind", image, slow)
     image_memo.memoized("k", image.T, slow)  # other shape: another key
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("variant", [{}, {"orientation_modulo_pi": False, "equal_strength_scale": 255.0,
+                                          "x_kernel": "convolution"}])
+def test_qabf_compiled_kernel_agrees_with_the_numpy_maps(monkeypatch, variant):
+    """Grey levels go through the compiled per-pixel kernel; the NumPy maps (taken by other inputs)
+    give the same value to rounding (the sums' order and the C library's exp differ)."""
+    for label, (fused, sources) in _pairs().items():
+        compiled = qabf.qabf(fused, sources[:2], **variant)
+        with monkeypatch.context() as patch:
+            patch.setattr(qabf, "_grey_levels", lambda image: None)
+            maps = qabf.qabf(fused, sources[:2], **variant)
+        assert compiled == pytest.approx(maps, rel=1e-13, abs=1e-15), label
+    zero = np.zeros((9, 11), np.uint8)  # no gradient anywhere: perfect preservation's score
+    assert qabf.qabf(zero, [zero, zero], **variant) == pytest.approx(0.9994 / (1 + np.exp(-15 * 0.5))
+                                                                   * 0.9879 / (1 + np.exp(-22 * 0.2)), rel=1e-15)
