@@ -61,6 +61,7 @@ def run_metadata(settings: RunSettings, plan: Plan, created: str) -> dict:
         "versions": software_versions(),
         "datasets": plan.datasets,
         "algorithms": plan.algorithms,
+        "algorithm_kinds": plan.algorithm_kinds,
         "metrics": plan.metrics,
         "skipped_algorithms": plan.skipped,
     }

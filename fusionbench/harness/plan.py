@@ -79,6 +79,9 @@ class Plan:
     metrics: dict[str, dict]  # name -> version, direction, sources
     skipped: dict[str, str]  # algorithm -> why it was left out
     notes: list[str]
+    #: name -> classical | deep | published | plugin, for the report's grouped order. Kept apart from
+    #: the identities, which key the cache of fused images: a kind is a label, not an input.
+    algorithm_kinds: dict[str, str] = field(default_factory=dict)
 
 
 def paper_metrics(family: str) -> tuple[str, ...]:
@@ -170,6 +173,7 @@ class _Planner:
         self.log = log
         self.tasks: dict[tuple[str, str, str], Task] = {}
         self.identities: dict[str, dict] = {}
+        self.kinds: dict[str, str] = {}
         self.options: dict[str, dict] = {}
         self.skipped: dict[str, str] = {}
         self.notes: list[str] = []
@@ -225,6 +229,7 @@ class _Planner:
             options = options_for(spec.name, self.settings, spec)
             try:
                 self.identities[spec.name] = _json_safe(spec.create(**options).identity())
+                self.kinds[spec.name] = spec.kind
             except DataNotFoundError as error:
                 if selection.explicit_algorithms:
                     raise
@@ -269,7 +274,8 @@ class _Planner:
                    for name, spec in sorted(self.metrics.items())}
         for name, record in sorted(self.dialect_metrics.items()):
             metrics.setdefault(name, record)
-        return Plan(list(self.tasks.values()), self.datasets, self.identities, metrics, self.skipped, self.notes)
+        return Plan(list(self.tasks.values()), self.datasets, self.identities, metrics, self.skipped, self.notes,
+                    self.kinds)
 
 
 def metric_jobs(metrics: Sequence[MetricSpec], protocols: Sequence[str], fused: str) -> list[MetricJob]:

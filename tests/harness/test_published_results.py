@@ -2,6 +2,7 @@
 given (SHA-256 checked), refused for foreign sources; user TOMLs make any paper's images one."""
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 import numpy as np
@@ -83,8 +84,11 @@ def test_run_published_makes_a_users_images_an_algorithm(tmp_path, capsys):
     toml.write_text('name = "mypaper"\ndataset = "vifb"\nmethods = ["Mine"]\npattern = "results/{method}/{item}.jpg"\n',
                     encoding="utf-8")
     out = tmp_path / "run"
-    status = main(["run", "--published", str(toml), "--dataset", "vifb", "--algorithm", "mypaper:Mine",
+    status = main(["run", "--published", str(toml), "--dataset", "vifb", "--algorithm", "mypaper:Mine", "average",
                    "--metric", "SF", "--max-items", "2", "--out", str(out), "--no-progress", "--no-report", "--jobs", "1"])
     assert status == 0, capsys.readouterr().err
+    # the report's grouped order reads each algorithm's kind from run.json
+    kinds = json.loads((out / "run.json").read_text(encoding="utf-8"))["algorithm_kinds"]
+    assert kinds == {"mypaper:Mine": "published", "average": "classical"}
     fused = read_image(out / "fused" / "mypaper@Mine" / "vifb" / f"{items[0].name}.png")
     assert np.array_equal(fused, read_image(fetch(items[0].sources[0])))  # the "published" image: the visible one
