@@ -182,6 +182,8 @@ def render_report(results: RunResults, page_folder: Path, assets: gallery_module
         "summary": _summary(results, datasets),
         "overview": _overview(results, datasets, assets, algorithm_styles),
         "dialects": _dialect_section(results),
+        "reproduction": _reproduction_section(results),
+        "execution": _execution(run),
         "datasets": datasets,
         "compare_paper": compare_paper,
         # a self-contained page compares and zooms its embedded thumbnails, not the run's PNGs
@@ -551,6 +553,36 @@ def _find_source(run_dir: Path, dataset: str, item: str, index: int, name: str) 
         return fetch(get_dataset(dataset).item(item).sources[index], download=False)
     except (FusionBenchError, IndexError):
         return None
+
+
+def _reproduction_section(results: RunResults) -> list[dict[str, Any]]:
+    """How closely models reproduce published images of the same items (when the run holds both)."""
+    from .reproduction import PUBLISHED_COUNTERPARTS, VIFB_JPEG_QUALITY, published_reproduction
+
+    present = set(results.metrics.algorithm) | set(results.timings.get("algorithm", ()))
+    pairs = {model: published for model, published in PUBLISHED_COUNTERPARTS.items()
+             if model in present and published in present}
+    if not pairs:
+        return []
+    plain = published_reproduction(results.directory, pairs)
+    # VIFB's files are quality-75 JPEGs: the same compression applied to the model's images says how
+    # much of the difference is the compression's
+    compressed = published_reproduction(results.directory, pairs, VIFB_JPEG_QUALITY)
+    rows = plain.merge(compressed[["model", "published", "dataset", "within_one_percent", "mean_absolute_difference"]],
+                       on=["model", "published", "dataset"], suffixes=("", "_compressed"), how="left")
+    return rows.to_dict("records")
+
+
+def _execution(run: dict) -> dict[str, Any] | None:
+    """Executor, workers, stage seconds and parallel efficiency from run.json (harness metadata)."""
+    stages = run.get("stage_seconds")
+    if not isinstance(stages, dict):
+        return None
+    return {"executor": run.get("executor"), "workers": run.get("workers"),
+            "threads": run.get("threads_per_worker"), "efficiency": run.get("parallel_efficiency"),
+            "wall": run.get("wall_seconds"),
+            "stages": [(str(name), float(seconds)) for name, seconds in stages.items()
+                       if isinstance(seconds, (int, float))]}
 
 
 def _summary(results: RunResults, datasets: list[DatasetView]) -> dict[str, Any]:
