@@ -71,6 +71,18 @@ def compile_kernels(plan: Plan) -> None:
         if algorithm in _KERNELS_TO_COMPILE:
             module, function = _KERNELS_TO_COMPILE[algorithm]
             getattr(importlib.import_module(module), function)()
+    if any(job.name.casefold() == "qabf" for task in plan.tasks for job in task.metrics):
+        _compile_qabf_kernel()
+
+
+def _compile_qabf_kernel() -> None:
+    """QABF (and VIFB's Qabf) on grey levels runs a Numba kernel: compile it by one tiny call."""
+    import numpy as np
+
+    from ..metrics.qabf import qabf
+
+    ramp = np.tile(np.arange(0, 64, 4, dtype=np.uint8), (16, 1))
+    qabf(ramp, [ramp, ramp.T.copy()])
 
 
 def remove_stale_temporaries(run_dir: Path) -> None:

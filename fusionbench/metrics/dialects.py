@@ -210,26 +210,37 @@ def _apply(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]) -> float:
         if fused.ndim == 2:
             return _call(rule, fused, [_grey_source(source) for source in sources])
         arguments = [(rule, fused[:, :, k], [_plane(source, k) for source in sources]) for k in range(3)]
-        if rule.parallel_planes and PLANE_WORKERS > 1:
-            values = list(_plane_pool().map(lambda item: _call(*item), arguments))
+        workers = plane_workers()
+        if rule.parallel_planes and workers > 1:
+            values = list(_plane_pool(workers).map(lambda item: _call(*item), arguments))
         else:
             values = [_call(*item) for item in arguments]
         return sum(values) / 3.0
     raise ValueError(f"unknown colour handling {rule.colour!r}")
 
 
-#: Threads for the planes of a ``parallel_planes`` rule (``FUSIONBENCH_PLANE_WORKERS``, default:
-#: min(3, CPUs)); 1 computes them in order.
-PLANE_WORKERS = max(1, int(os.environ.get("FUSIONBENCH_PLANE_WORKERS", min(3, os.cpu_count() or 1))))
-_POOL: list[ThreadPoolExecutor] = []
+def plane_workers() -> int:
+    """Threads for the planes of a ``parallel_planes`` rule: ``FUSIONBENCH_PLANE_WORKERS``, else a
+    run worker's share of the cores (``FUSIONBENCH_THREADS``, set by the harness: 2 workers on 2 cores
+    each computing 3 planes at once would oversubscribe them), else min(3, CPUs); 1 computes the
+    planes in order. Read at each call: a worker sets its share after this module may be imported.
+    """
+    for variable in ("FUSIONBENCH_PLANE_WORKERS", "FUSIONBENCH_THREADS"):
+        value = os.environ.get(variable, "")
+        if value.strip().isdigit():
+            return max(1, min(3, int(value)))
+    return max(1, min(3, os.cpu_count() or 1))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 
 
-def _plane_pool() -> ThreadPoolExecutor:
+def _plane_pool(workers: int) -> ThreadPoolExecutor:
     with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(max_workers=PLANE_WORKERS, thread_name_prefix="fusionbench-plane"))
-        return _POOL[0]
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fusionbench-plane")
+        return _POOLS[workers]
 
 
 def _grey_source(source: np.ndarray) -> np.ndarray:
