@@ -23,6 +23,28 @@ from pathlib import Path
 
 STAGES = ("plan", "compile", "execute", "collect", "tables", "report")
 
+#: Stand-alone IFCNN fusions of the same Lytro items, with the thread count a run's worker had.
+STANDALONE = r"""
+import json, statistics, sys, time
+from fusionbench.datasets import get_dataset
+from fusionbench.harness.threads import apply_thread_limit
+from fusionbench.image_io import read_image
+from fusionbench.registry import create_algorithm
+
+threads, items = int(sys.argv[1]), sys.argv[2].split(",")
+apply_thread_limit(threads)
+algorithm = create_algorithm("ifcnn-max")
+dataset = get_dataset("lytro")
+pairs = {item.name: [read_image(path) for path in item.source_paths()] for item in dataset.items if item.name in items}
+algorithm.fuse(next(iter(pairs.values())), family="multi-focus")  # load the checkpoint, warm the allocator
+seconds = []
+for sources in pairs.values():
+    started = time.perf_counter()
+    algorithm.fuse(sources, family="multi-focus")
+    seconds.append(time.perf_counter() - started)
+print(json.dumps(statistics.median(seconds)))
+"""
+
 
 def timed_run(run_dir: Path, selection: list[str], jobs: int, extra: list[str]) -> tuple[float, dict]:
     """Wall seconds of one ``fusionbench run`` (process start to exit) and its ``run.json``."""
@@ -61,9 +83,39 @@ def main() -> int:
         print(f"{label:<6} {seconds:>8.1f} {stage_cells} {efficiency if efficiency is not None else float('nan'):>10.2f} "
               f"{tasks!s:>6} {load:>11.2f}")
     print(f"cores: {os.cpu_count()}; executor: {rows[0][3].get('executor')}; run directory: {run_dir}")
+    print_algorithm_seconds(run_dir)
+    print_ifcnn_ratio(run_dir, rows[0][3].get("threads_per_worker") or 1)
     if arguments.keep is None:
         shutil.rmtree(run_dir.parent, ignore_errors=True)
     return 0
+
+
+def print_algorithm_seconds(run_dir: Path) -> None:
+    """Where the execution time goes: fusion seconds per algorithm (timings.csv, summed over items)."""
+    import pandas as pd
+
+    timings = pd.read_csv(run_dir / "timings.csv")
+    totals = timings.groupby("algorithm")["seconds"].agg(["count", "sum", "median"]).sort_values("sum", ascending=False)
+    print("fusion seconds per algorithm (cold run; metrics are the rest of the execute stage's busy time):")
+    print(f"{'algorithm':<24} {'fusions':>7} {'total s':>8} {'median s':>9}")
+    for name, row in totals.iterrows():
+        print(f"{name:<24} {int(row['count']):>7} {row['sum']:>8.1f} {row['median']:>9.3f}")
+
+
+def print_ifcnn_ratio(run_dir: Path, threads: int) -> None:
+    """IFCNN per fusion inside the run against stand-alone with the same threads (goal <= 1.2)."""
+    import pandas as pd
+
+    timings = pd.read_csv(run_dir / "timings.csv")
+    chosen = timings[(timings.algorithm == "ifcnn-max") & (timings.dataset == "lytro")]
+    if chosen.empty:
+        return
+    completed = subprocess.run([sys.executable, "-c", STANDALONE, str(threads), ",".join(chosen["item"])],
+                               capture_output=True, text=True, check=True)
+    alone = json.loads(completed.stdout.strip().splitlines()[-1])
+    inside = float(chosen["seconds"].median())
+    print(f"ifcnn-max on lytro, median per fusion: {inside:.3f} s in the run, {alone:.3f} s stand-alone with "
+          f"{threads} thread(s): ratio {inside / alone:.2f} (goal <= 1.2)")
 
 
 if __name__ == "__main__":
