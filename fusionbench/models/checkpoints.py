@@ -99,7 +99,7 @@ def read_plain_checkpoint(path: str | os.PathLike) -> Any:
     The only way this package reads a PyTorch file. A pickle that names any other Python object
     (whose loading could run code), or a corrupt, truncated or non-PyTorch file, raises ConfigError
     starting with the path; nothing in the file is executed. torch's own message is not passed on:
-    it suggests ``weights_only=False``, the very thing that would run the file's code.
+    it suggests lifting the weights-only restriction, the very thing that would run the file's code.
     """
     import torch
 

@@ -6,6 +6,8 @@ that need it import it when called. What is shared:
 * option parsing (``device``, ``tile_size``) with the same messages as IFCNN's options;
 * :func:`load_weights`: a :class:`~fusionbench.datasets.fetching.RemoteFile` found in a mirror,
   the cache or downloaded (SHA-256 checked), then read as plain data only (``weights_only=True``);
+* :func:`weight_misfits`: why a file's weights do not fit a network (missing, unexpected, non-tensor
+  and misshaped entries), in the same words for every network;
 * :func:`infrared_visual_pair`: fusionbench gives infrared-visual sources visible first, infrared
   second; the pair is checked and returned in that order;
 * :class:`TiledRunner`: a forward function run on a device, in overlapping tiles when the image
@@ -15,7 +17,7 @@ that need it import it when called. What is shared:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -59,6 +61,32 @@ def load_weights(remote) -> Any:
     from .checkpoints import read_plain_checkpoint
 
     return read_plain_checkpoint(fetch(remote))
+
+
+#: Names of a kind of misfit listed in an error message, at most.
+_NAMES_LISTED = 6
+
+
+def weight_misfits(shapes: Mapping[str, tuple[int, ...] | None], expected: Mapping[str, tuple[int, ...]], *,
+                   noun: str = "keys", unexpected: Sequence[str] = ()) -> list[str]:
+    """Why weights do not fit a network: one phrase per kind of misfit, none when they fit.
+
+    ``shapes``: the entries the file holds with their shapes (None for an entry that is not a tensor
+    or array); ``expected``: the network's entries and shapes; ``unexpected``: entries the caller
+    counts as foreign (what a format may carry besides the weights differs by network).
+    """
+    missing = [name for name in expected if name not in shapes]
+    not_tensors = [name for name in expected if name in shapes and shapes[name] is None]
+    misshaped = [f"{name} {shapes[name]} (expected {shape})" for name, shape in expected.items()
+                 if shapes.get(name) is not None and shapes[name] != shape]
+    kinds = ((f"missing {noun} ", missing), (f"unexpected {noun} ", list(unexpected)),
+             ("not tensors: ", not_tensors), ("wrong shapes ", misshaped))
+    return [label + _first_names(names) for label, names in kinds if names]
+
+
+def _first_names(names: list[str]) -> str:
+    more = " and more" if len(names) > _NAMES_LISTED else ""
+    return ", ".join(names[:_NAMES_LISTED]) + more
 
 
 def infrared_visual_pair(images: Sequence[np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:

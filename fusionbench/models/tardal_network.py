@@ -41,6 +41,7 @@ from torch.nn import functional
 
 from ..errors import ConfigError
 from . import winograd
+from .pretrained import weight_misfits
 
 WIDTH = 32
 DENSE_LAYERS = 3
@@ -83,21 +84,10 @@ def expected_shapes() -> dict[str, tuple[int, ...]]:
 def check_state_dict(state_dict: Mapping[str, object], source: str) -> dict[str, torch.Tensor]:
     """The generator's float32 tensors from ``state_dict``, or ConfigError naming every misfit key."""
     expected = expected_shapes()
-    problems = []
-    missing = [key for key in expected if key not in state_dict]
+    shapes = {key: tuple(value.shape) if isinstance(value, torch.Tensor) else None for key, value in state_dict.items()}
     unexpected = [str(key) for key in state_dict
                   if key not in expected and not str(key).endswith("num_batches_tracked")]
-    not_tensors = [key for key in expected if key in state_dict and not isinstance(state_dict[key], torch.Tensor)]
-    misshaped = [f"{key} {tuple(state_dict[key].shape)} (expected {shape})" for key, shape in expected.items()
-                 if isinstance(state_dict.get(key), torch.Tensor) and tuple(state_dict[key].shape) != shape]
-    if missing:
-        problems.append(f"missing keys {', '.join(missing[:6])}{' and more' if len(missing) > 6 else ''}")
-    if unexpected:
-        problems.append(f"unexpected keys {', '.join(unexpected[:6])}{' and more' if len(unexpected) > 6 else ''}")
-    if not_tensors:
-        problems.append(f"not tensors: {', '.join(not_tensors[:6])}")
-    if misshaped:
-        problems.append(f"wrong shapes {', '.join(misshaped[:6])}")
+    problems = weight_misfits(shapes, expected, unexpected=unexpected)
     if problems:
         raise ConfigError(f"{source}: weights do not fit TarDAL's generator (dim {WIDTH}, depth {DENSE_LAYERS}): "
                           f"{'; '.join(problems)}")

@@ -40,6 +40,7 @@ from torch.nn import functional
 
 from ..errors import ConfigError
 from . import winograd
+from .pretrained import weight_misfits
 
 GROWTH = 44
 DENSE_LAYERS = 5
@@ -71,15 +72,9 @@ def check_variables(variables: Mapping[str, np.ndarray], source: str) -> dict[st
     Variables the network does not use (optimiser slots, a step counter) are ignored.
     """
     expected = expected_shapes()
-    missing = [name for name in expected if name not in variables]
-    misshaped = [f"{name} {tuple(np.shape(variables[name]))} (expected {shape})"
-                 for name, shape in expected.items() if name in variables
-                 and tuple(np.shape(variables[name])) != shape]
-    problems = []
-    if missing:
-        problems.append(f"missing variables {', '.join(missing[:6])}{' and more' if len(missing) > 6 else ''}")
-    if misshaped:
-        problems.append(f"wrong shapes {', '.join(misshaped[:6])}")
+    # only the network's entries are looked at: optimiser slots are never read
+    shapes = {name: tuple(np.shape(variables[name])) for name in expected if name in variables}
+    problems = weight_misfits(shapes, expected, noun="variables")
     if problems:
         raise ConfigError(f"{source}: checkpoint does not fit U2Fusion's network: {'; '.join(problems)}")
     arrays = {name: np.asarray(variables[name], dtype=np.float32) for name in expected}

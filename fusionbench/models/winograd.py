@@ -107,6 +107,22 @@ def _sums(values):
 
 
 @numba.njit(inline="always")
+def _apply_input_matrix(d0, d1, d2, d3, d4, d5, out0, out1, out2, out3, out4, out5, count):
+    """``B'`` of F(4x4, 3x3) on six rows of ``count`` values: ``out_k[t] = sum_j B'[k, j] d_j[t]``.
+
+    The input transform applies it twice, along the rows of a block and then along its columns;
+    inlined, each call is one vectorised loop over the tiles.
+    """
+    for t in range(count):
+        out0[t] = _FOUR * d0[t] - _FIVE * d2[t] + d4[t]
+        out1[t] = d3[t] + d4[t] - _FOUR * (d1[t] + d2[t])
+        out2[t] = d4[t] - d3[t] + _FOUR * (d1[t] - d2[t])
+        out3[t] = d4[t] - d2[t] + _TWO * (d3[t] - d1[t])
+        out4[t] = d4[t] - d2[t] - _TWO * (d3[t] - d1[t])
+        out5[t] = _FOUR * d1[t] - _FIVE * d3[t] + d5[t]
+
+
+@numba.njit(inline="always")
 def _source(position, length, reflect):
     """Index of padded coordinate ``position`` in ``0..length-1``, or -1 for a zero."""
     if 0 <= position < length:
@@ -159,15 +175,8 @@ def _input_transform(features, transformed, first_channel, reflect, scale, shift
                 d0, d1, d2, d3 = phases[i, 0, :tile_columns], phases[i, 1, :tile_columns], \
                     phases[i, 2, :tile_columns], phases[i, 3, :tile_columns]
                 d4, d5 = phases[i, 0, 1:], phases[i, 1, 1:]
-                t0, t1, t2, t3, t4, t5 = partial[i, 0], partial[i, 1], partial[i, 2], partial[i, 3], \
-                    partial[i, 4], partial[i, 5]
-                for t in range(tile_columns):
-                    t0[t] = _FOUR * d0[t] - _FIVE * d2[t] + d4[t]
-                    t1[t] = d3[t] + d4[t] - _FOUR * (d1[t] + d2[t])
-                    t2[t] = d4[t] - d3[t] + _FOUR * (d1[t] - d2[t])
-                    t3[t] = d4[t] - d2[t] + _TWO * (d3[t] - d1[t])
-                    t4[t] = d4[t] - d2[t] - _TWO * (d3[t] - d1[t])
-                    t5[t] = _FOUR * d1[t] - _FIVE * d3[t] + d5[t]
+                _apply_input_matrix(d0, d1, d2, d3, d4, d5, partial[i, 0], partial[i, 1], partial[i, 2],
+                                    partial[i, 3], partial[i, 4], partial[i, 5], tile_columns)
             start = tile_row * tile_columns
             row = first_channel + c
             for b in range(SPAN):
@@ -179,13 +188,7 @@ def _input_transform(features, transformed, first_channel, reflect, scale, shift
                 v3 = transformed[3 * SPAN + b, row, start:start + tile_columns]
                 v4 = transformed[4 * SPAN + b, row, start:start + tile_columns]
                 v5 = transformed[5 * SPAN + b, row, start:start + tile_columns]
-                for t in range(tile_columns):
-                    v0[t] = _FOUR * p0[t] - _FIVE * p2[t] + p4[t]
-                    v1[t] = p3[t] + p4[t] - _FOUR * (p1[t] + p2[t])
-                    v2[t] = p4[t] - p3[t] + _FOUR * (p1[t] - p2[t])
-                    v3[t] = p4[t] - p2[t] + _TWO * (p3[t] - p1[t])
-                    v4[t] = p4[t] - p2[t] - _TWO * (p3[t] - p1[t])
-                    v5[t] = _FOUR * p1[t] - _FIVE * p3[t] + p5[t]
+                _apply_input_matrix(p0, p1, p2, p3, p4, p5, v0, v1, v2, v3, v4, v5, tile_columns)
 
 
 @_compile

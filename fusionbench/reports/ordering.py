@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-KINDS = ("classical", "deep", "published", "plugin")
+from ..registry import ALGORITHM_KINDS as KINDS  # the registry's constant only: no plugin is loaded
 KIND_TITLES = {"classical": "classical", "deep": "deep", "published": "published results",
                "plugin": "user plugins"}
 
