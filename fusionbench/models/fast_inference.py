@@ -16,6 +16,10 @@ Each rewrite below is exact in real arithmetic; in float32 the outputs stay with
   element-wise in place; ReLU in place.
 * CONV3's replicate padding done by the convolution's free zero padding plus a recomputed
   1-pixel ring (:func:`replicate_padded_conv`), instead of copying the 64-channel map.
+* On the CPU, CONV3 (64 -> 64, 3x3, about half the work left) by Winograd's F(4x4, 3x3) on the
+  ``channels_last`` map with its ReLU applied on the way out
+  (:class:`~fusionbench.models.winograd_channels_last.ChannelsLastWinograd`): 0.31 -> 0.19 s of
+  CPU per 520x520 fusion on one core; CUDA keeps cuDNN's convolution.
 * CONV4 (1x1) as one matrix product over the ``channels_last`` pixels, which oneDNN's convolution
   does at half the speed for three output channels.
 * ``torch.inference_mode`` (no autograd bookkeeping).
@@ -29,6 +33,7 @@ from torch import nn
 from torch.nn import functional
 
 from .ifcnn_network import IFCNN
+from .winograd_channels_last import ChannelsLastWinograd
 
 # Strip height for recomputing the ring: output row 0 needs CONV1 rows 0-1, which need image rows 0-4.
 _RING_STRIP = 5
@@ -76,22 +81,28 @@ def replace_ring(target: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor
 
 
 def replicate_padded_conv(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                          layout=lambda tensor: tensor) -> torch.Tensor:
-    """``conv2d(pad(features, r, "replicate"), weight, bias)`` for an odd square kernel of radius r.
+                          layout=lambda tensor: tensor, zero_padded=None, relu: bool = False) -> torch.Tensor:
+    """``conv2d(pad(features, r, "replicate"), weight, bias)`` (then ReLU if ``relu``) for an odd square kernel.
 
     Replicate-padding a 64-channel feature map copies all of it (and in ``channels_last`` that copy
     is slow); the convolution's own zero padding is free. The two agree everywhere but the outer
     ring of width r, which is recomputed from strips of 2r rows/columns padded the original way.
+    ``zero_padded(features, relu)`` may replace the zero-padded convolution (e.g. by Winograd).
     """
     radius = weight.shape[-1] // 2
     height, width = features.shape[-2:]
 
     def exact(tensor: torch.Tensor) -> torch.Tensor:
-        return functional.conv2d(layout(functional.pad(tensor, (radius,) * 4, mode="replicate")), weight, bias)
+        output = functional.conv2d(layout(functional.pad(tensor, (radius,) * 4, mode="replicate")), weight, bias)
+        return output.relu_() if relu else output
 
     if height < 2 * radius or width < 2 * radius:
         return exact(features)
-    output = functional.conv2d(features, weight, bias, padding=radius)
+    if zero_padded is None:
+        output = functional.conv2d(features, weight, bias, padding=radius)
+        output = output.relu_() if relu else output
+    else:
+        output = zero_padded(features, relu)
     rows, columns = edge_strips(features, 2 * radius)
     replace_ring(output, exact(rows), exact(columns), radius)
     return output
@@ -132,6 +143,7 @@ class FastIFCNN(nn.Module):
         self.register_buffer("bias3", bias3.detach().clone())
         self.register_buffer("conv4", network.conv4.weight.detach().float().contiguous(memory_format=layout))
         self.register_buffer("bias4", network.conv4.bias.detach().float().clone())
+        self._conv3_winograd: ChannelsLastWinograd | None = None  # built on first CPU use
 
     def _layout(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor.contiguous(memory_format=torch.channels_last) if self.channels_last else tensor
@@ -201,11 +213,23 @@ class FastIFCNN(nn.Module):
             return fused.div_(count)
         return fused
 
+    def _winograd_conv3(self, features: torch.Tensor, relu: bool) -> torch.Tensor:
+        """CONV3 with zero padding by Winograd F(4x4, 3x3) on the CPU's ``channels_last`` map; else oneDNN's."""
+        if (features.device.type != "cpu" or features.dtype != torch.float32 or features.shape[0] != 1
+                or not features.is_contiguous(memory_format=torch.channels_last)):
+            output = functional.conv2d(features, self.conv3, self.bias3, padding=1)
+            return output.relu_() if relu else output
+        if self._conv3_winograd is None:
+            self._conv3_winograd = ChannelsLastWinograd(self.conv3, self.bias3)
+        pixels = features[0].permute(1, 2, 0).numpy()  # (H, W, C): a view of the channels_last memory
+        output = self._conv3_winograd(pixels, relu=relu, threads=torch.get_num_threads())
+        return torch.from_numpy(output).permute(2, 0, 1)[None]
+
     def reconstruct(self, fused: torch.Tensor) -> torch.Tensor:
         """CONV3 (BN folded, replicate padding) + ReLU + CONV4."""
-        hidden = replicate_padded_conv(fused, self.conv3, self.bias3, self._layout)
+        hidden = replicate_padded_conv(fused, self.conv3, self.bias3, self._layout, self._winograd_conv3, relu=True)
         del fused
-        return pointwise_conv(hidden.relu_(), self.conv4, self.bias4)
+        return pointwise_conv(hidden, self.conv4, self.bias4)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         with torch.inference_mode():
