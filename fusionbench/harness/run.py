@@ -25,6 +25,9 @@ from .threads import default_threads_per_worker
 
 #: Algorithms whose compiled kernels are built once in the driver, before workers start.
 _KERNELS_TO_COMPILE = {"lpsr": ("fusionbench.baselines.sparse_coding", "compile_kernel")}
+#: The same by algorithm factory: every IFCNN (official or trained) runs CONV3 by Winograd on the CPU.
+_FACTORY_KERNELS_TO_COMPILE = {
+    "fusionbench.models.algorithms.IFCNNFusion": ("fusionbench.models.winograd_channels_last", "compile_kernels")}
 
 
 @dataclass
@@ -67,10 +70,16 @@ def compile_kernels(plan: Plan) -> None:
     """Build Numba kernels into the on-disk cache once, so that no worker compiles its own."""
     import importlib
 
+    from ..registry import ALGORITHMS
+
+    kernels = set()
     for algorithm in {task.algorithm for task in plan.tasks}:
-        if algorithm in _KERNELS_TO_COMPILE:
-            module, function = _KERNELS_TO_COMPILE[algorithm]
-            getattr(importlib.import_module(module), function)()
+        factory = getattr(ALGORITHMS.get(algorithm), "factory", None)
+        factory_name = f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', '')}"
+        kernels.update(table[key] for table, key in ((_KERNELS_TO_COMPILE, algorithm),
+                                                     (_FACTORY_KERNELS_TO_COMPILE, factory_name)) if key in table)
+    for module, function in sorted(kernels):
+        getattr(importlib.import_module(module), function)()
     if any(job.name.casefold() == "qabf" for task in plan.tasks for job in task.metrics):
         _compile_qabf_kernel()
 
