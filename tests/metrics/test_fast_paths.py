@@ -246,6 +246,23 @@ def test_qcb_whole_image_contrasts_equal_the_strips(monkeypatch, stretch):
     assert whole == strips and again == whole[0]
 
 
+@pytest.mark.parametrize("shape", [(97, 131), (64, 70), (40, 32), (20, 17), (7, 50), (1, 5), (100, 3)])
+def test_qcb_compiled_contrast_equals_opencv_and_numpy(shape):
+    """Q_CB's compiled masked contrast and preservation map equal cv2.sepFilter2D and the NumPy
+    maps bit for bit: OpenCV fuses multiply-adds in the row filter's 4-column groups only, and the
+    kernel follows it (widths with and without a remainder of 4; images smaller than the window)."""
+    filtered = chen_blum.complex_csf_filter(chen_blum.stretch_to_grey_levels(_textured(5, shape)))
+    filtered[: shape[0] // 3] = 0.0  # no signal: the contrast floor
+    for normalised in (True, False):
+        expected = chen_blum.masked_contrast_reference(filtered, slice(None), normalised)
+        np.testing.assert_array_equal(chen_blum.masked_contrast(filtered, slice(None), normalised), expected)
+        rows = slice(min(2, shape[0]), max(shape[0] - 3, min(2, shape[0])))
+        np.testing.assert_array_equal(chen_blum.masked_contrast(filtered, rows, normalised), expected[rows])
+    contrasts = [expected, expected[::-1] * 0.5, np.roll(expected, 1, axis=1)]
+    np.testing.assert_array_equal(chen_blum._contrast_preservation(*contrasts),
+                                  chen_blum.contrast_preservation_reference(*contrasts))
+
+
 def test_image_memo_keeps_by_content_and_waits_for_a_computation_in_progress():
     import threading
 

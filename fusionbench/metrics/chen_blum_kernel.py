@@ -1,0 +1,181 @@
+"""Q_CB's per-pixel work in compiled loops (Numba): the two 31x31 Gaussian filterings of a
+CSF-filtered image with the contrast and masking that follow, and the preservation map.
+
+NumPy and OpenCV spend most of Q_CB's time outside arithmetic: OpenCV's separable filter has no
+vectorised float64 path, and each of the dozen full-size maps between the filtering and the
+preservation map is a pass over memory. Here each image is read once per filter pass and the
+maps between are one row long.
+
+The arithmetic is that of the NumPy/OpenCV route in the same order, so the maps are equal bit for
+bit (``tests/metrics/test_fast_paths.py`` checks it against ``cv2.sepFilter2D``):
+
+* rows, as OpenCV's ``RowFilter`` for float64: the products ``w[k] x[j+k]`` summed for
+  k = 0..30 from the left, outside the image zeros (``BORDER_CONSTANT``);
+* columns, as OpenCV's ``SymmColumnFilter`` (the kernels are symmetric): the centre row's
+  product, then ``w[15+k] (r[i+k] + r[i-k])`` added for k = 1..15;
+* contrast, masking and preservation as :func:`fusionbench.metrics.chen_blum.masked_contrast`
+  and ``_contrast_preservation`` write them. No fast-math: every operation rounds as NumPy's.
+
+Importing Numba costs ~0.3 s, so this module is imported on Q_CB's first use; kernels are cached
+on disk where a cache directory is writable.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+def _compile(function=None, **options):
+    """``numba.njit(nogil=True, **options)`` (planes run in threads) with an on-disk cache where
+    one can be written, else compiled once per process. ``@_compile(option=...)`` passes options."""
+    if function is None:
+        return lambda decorated: _compile(decorated, **options)
+    try:
+        return numba.njit(cache=True, nogil=True, **options)(function)
+    except RuntimeError:  # no writable cache directory
+        return numba.njit(nogil=True, **options)(function)
+
+
+#: Taps added per pass over a row: the partial sums stay in registers for 5 taps instead of one
+#: (a third of the memory traffic); the order of the additions is unchanged.
+GROUP = 5
+
+
+@_compile
+def _filter_rows(image, taps, start, stop, out):
+    """Rows start..stop-1 of ``image`` filtered along the rows: out[i, j] = sum_k taps[k]
+    image[i, j + k - r] from k = 0 up, zero outside (r the radius)."""
+    radius = taps.shape[0] // 2
+    columns = image.shape[1]
+    fused_columns = columns - columns % 4
+    padded = np.zeros(columns + 2 * radius)
+    for i in range(start, stop):
+        padded[radius:radius + columns] = image[i]
+        _filter_row_fused(padded, taps, fused_columns, out[i])
+        _filter_row_tail(padded, taps, fused_columns, out[i])
+
+
+# OpenCV's float64 row filter computes 4 columns at a time with fused multiply-adds where the CPU
+# has them (its AVX2 build), s = fma(w[k], x[j+k], s), and the last columns % 4 one at a time
+# without. "contract" lets LLVM fuse the same products here; the tail, the column filter and
+# everything after must not be fused, so only this function has the flag.
+@_compile(fastmath={"contract"})
+def _filter_row_fused(padded, taps, columns, out):
+    """out[j] for j < ``columns``: taps[0] padded[j], then taps[k] padded[j + k] added for k = 1 up."""
+    first = taps[0]
+    for j in range(columns):
+        out[j] = first * padded[j]
+    k = 1
+    while k + GROUP <= taps.shape[0]:
+        t1, t2, t3, t4, t5 = taps[k], taps[k + 1], taps[k + 2], taps[k + 3], taps[k + 4]
+        for j in range(columns):
+            total = out[j]
+            total += t1 * padded[j + k]
+            total += t2 * padded[j + k + 1]
+            total += t3 * padded[j + k + 2]
+            total += t4 * padded[j + k + 3]
+            total += t5 * padded[j + k + 4]
+            out[j] = total
+        k += GROUP
+    for k in range(k, taps.shape[0]):
+        tap = taps[k]
+        for j in range(columns):
+            out[j] += tap * padded[j + k]
+
+
+@_compile
+def _filter_row_tail(padded, taps, start, out):
+    """out[j] for j >= ``start`` as :func:`_filter_row_fused`, each product rounded."""
+    for j in range(start, out.shape[0]):
+        total = taps[0] * padded[j]
+        for k in range(1, taps.shape[0]):
+            total += taps[k] * padded[j + k]
+        out[j] = total
+
+
+@_compile
+def _filter_column(rows, taps, i, out):
+    """out = taps[r] rows[i] + sum_{k=1..r} taps[r+k] (rows[i+k] + rows[i-k]) added in order of k,
+    rows outside zero (OpenCV's SymmColumnFilter)."""
+    radius = taps.shape[0] // 2
+    count, columns = rows.shape
+    centre, middle = taps[radius], rows[i]
+    for j in range(columns):
+        out[j] = centre * middle[j]
+    k = 1
+    while k + GROUP - 1 <= radius and i - k - GROUP + 1 >= 0 and i + k + GROUP - 1 < count:
+        t1, t2, t3, t4, t5 = taps[radius + k], taps[radius + k + 1], taps[radius + k + 2], taps[radius + k + 3], \
+            taps[radius + k + 4]
+        b1, b2, b3, b4, b5 = rows[i + k], rows[i + k + 1], rows[i + k + 2], rows[i + k + 3], rows[i + k + 4]
+        a1, a2, a3, a4, a5 = rows[i - k], rows[i - k - 1], rows[i - k - 2], rows[i - k - 3], rows[i - k - 4]
+        for j in range(columns):
+            total = out[j]
+            total += t1 * (b1[j] + a1[j])
+            total += t2 * (b2[j] + a2[j])
+            total += t3 * (b3[j] + a3[j])
+            total += t4 * (b4[j] + a4[j])
+            total += t5 * (b5[j] + a5[j])
+            out[j] = total
+        k += GROUP
+    for k in range(k, radius + 1):
+        tap = taps[radius + k]
+        below, above = i + k, i - k
+        if below < count and above >= 0:
+            for j in range(columns):
+                out[j] += tap * (rows[below, j] + rows[above, j])
+        elif below < count:  # the zero row outside adds nothing (OpenCV adds tap * (row + 0.0))
+            for j in range(columns):
+                out[j] += tap * rows[below, j]
+        elif above >= 0:
+            for j in range(columns):
+                out[j] += tap * rows[above, j]
+
+
+@_compile
+def masked_contrast(image, fine_taps, coarse_taps, signal_floor, masking_k, masking_h, masking_z, start, stop, out):
+    """C' = k |C|^3 / (h |C|^2 + z), C = (G_fine * I) / (G_coarse * I) - 1 (0 where
+    |G_coarse * I| <= signal_floor), on rows start..stop-1 of ``image`` into ``out`` (stop - start
+    rows); filtering 'same' size with zero padding, separable, taps of equal length (odd)."""
+    rows, columns = image.shape
+    radius = fine_taps.shape[0] // 2
+    first, last = max(0, start - radius), min(rows, stop + radius)
+    fine = np.empty((rows, columns))
+    coarse = np.empty((rows, columns))
+    _filter_rows(image, fine_taps, first, last, fine)  # the column filter reads no other rows
+    _filter_rows(image, coarse_taps, first, last, coarse)
+    fine_column = np.empty(columns)
+    coarse_column = np.empty(columns)
+    for i in range(start, stop):
+        _filter_column(fine, fine_taps, i, fine_column)
+        _filter_column(coarse, coarse_taps, i, coarse_column)
+        target = out[i - start]
+        for j in range(columns):
+            contrast = fine_column[j] / coarse_column[j] if abs(coarse_column[j]) > signal_floor else 1.0
+            contrast = abs(contrast - 1.0)
+            square = contrast * contrast
+            cube = contrast * square
+            if masking_k != 1.0:
+                cube *= masking_k
+            if masking_h != 1.0:
+                square *= masking_h
+            square += masking_z
+            target[j] = cube / square
+
+
+@_compile
+def contrast_preservation(fused, first, second, out):
+    """lambda_A Q_AF + lambda_B Q_BF per pixel from the masked contrasts (see
+    ``chen_blum._contrast_preservation``): lambda_A = C'_A^2 / (C'_A^2 + C'_B^2), 0.5 where both
+    vanish; Q_XF = min(C'_X, C'_F) / max(C'_X, C'_F), 1 where the larger vanishes."""
+    rows, columns = fused.shape
+    for i in range(rows):
+        for j in range(columns):
+            f, a, b = fused[i, j], first[i, j], second[i, j]
+            square_a = a * a
+            total = square_a + b * b
+            saliency = square_a / total if total > 0 else 0.5
+            larger = max(a, f)
+            ratio_a = min(a, f) / larger if larger > 0 else 1.0
+            larger = max(b, f)
+            ratio_b = min(b, f) / larger if larger > 0 else 1.0
+            out[i, j] = saliency * ratio_a + (1.0 - saliency) * ratio_b
