@@ -155,6 +155,19 @@ class WindowStatistics:
         self.variance = filter_valid(self.image * self.image, kernel)
         self.variance -= self.mean_square
 
+    @classmethod
+    def from_maps(cls, image: np.ndarray, kernel: np.ndarray, mean: np.ndarray,
+                  variance: np.ndarray) -> "WindowStatistics":
+        """Statistics whose mean and variance were computed before (e.g. kept by content); the
+        image (strip) is still needed for covariances. The maps may be read-only."""
+        statistics = cls.__new__(cls)
+        statistics.image = exact_samples(image)
+        statistics.kernel = kernel
+        statistics.mean = mean
+        statistics.mean_square = mean * mean
+        statistics.variance = variance
+        return statistics
+
     def covariance(self, other: "WindowStatistics") -> np.ndarray:
         """Window-weighted population covariance with another image's statistics."""
         covariance = filter_valid(self.image * other.image, self.kernel)
@@ -169,13 +182,15 @@ def local_moments(x: np.ndarray, y: np.ndarray, kernel: np.ndarray):
 
 
 def valid_maps(compute: Callable[..., tuple[np.ndarray, ...]], images: Sequence[np.ndarray], size: int,
-               count: int = 1) -> list[np.ndarray]:
+               count: int = 1, with_rows: bool = False) -> list[np.ndarray]:
     """``count`` float64 maps on the 'valid' grid of a ``size`` x ``size`` window, assembled strip
     by strip (:func:`valid_strips`) from ``compute(*image_strips)``, which returns the maps'
-    rows for those strips (a tuple of ``count`` arrays). Identical to computing on whole images."""
+    rows for those strips (a tuple of ``count`` arrays). Identical to computing on whole images.
+    ``with_rows``: ``compute(output_rows, *image_strips)``, to read maps kept for the whole grid."""
     rows, columns = images[0].shape[0] - size + 1, images[0].shape[1] - size + 1
     maps = [np.empty((max(rows, 0), max(columns, 0))) for _ in range(count)]
     for output_rows, input_rows in valid_strips(images[0].shape, size):
-        for target, values in zip(maps, compute(*(image[input_rows] for image in images))):
+        strips = [image[input_rows] for image in images]
+        for target, values in zip(maps, compute(output_rows, *strips) if with_rows else compute(*strips)):
             target[output_rows] = values
     return maps

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
+from . import kept_maps
 from .evaluation import accepts_uint8_grey
 from .filtering import WindowStatistics, gaussian_kernel_1d, valid_maps
 
@@ -42,10 +43,33 @@ def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:
     Always defined (C1, C2 > 0); identical images give exactly 1. The map is computed in strips
     (:func:`~fusionbench.metrics.filtering.valid_maps`).
     """
+    return mean_ssims([x], y)[0]
+
+
+def mean_ssims(sources: list[np.ndarray], fused: np.ndarray) -> list[float]:
+    """:func:`mean_ssim` of each source with the fused image, in one pass over strips sharing the
+    fused image's statistics. The sources' window means and variances of images up to
+    :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept for the item's other fused
+    images (:func:`~fusionbench.metrics.kept_maps.window_moments`)."""
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
-    ssim, = valid_maps(lambda xs, ys: (ssim_map(WindowStatistics(xs, kernel), WindowStatistics(ys, kernel)),),
-                       [x, y], WINDOW_SIZE)
-    return float(np.mean(ssim))
+    moments = [None] * len(sources)
+    if kept_maps.worth_keeping(fused.shape):
+        moments = [kept_maps.window_moments(source, (key,), WINDOW_SIZE, WINDOW_SIGMA)
+                   for source, key in zip(sources, kept_maps.image_keys(sources))]
+
+    def strip_maps(rows, fused_strip, *source_strips):
+        fused_stats = WindowStatistics(fused_strip, kernel)
+        return tuple(ssim_map(_statistics(strip, kernel, kept, rows), fused_stats)
+                     for strip, kept in zip(source_strips, moments))
+
+    maps = valid_maps(strip_maps, [fused, *sources], WINDOW_SIZE, count=len(sources), with_rows=True)
+    return [float(np.mean(ssim)) for ssim in maps]
+
+
+def _statistics(strip: np.ndarray, kernel: np.ndarray, kept: np.ndarray | None, rows: slice) -> WindowStatistics:
+    if kept is None:
+        return WindowStatistics(strip, kernel)
+    return WindowStatistics.from_maps(strip, kernel, kept[0, rows], kept[1, rows])
 
 
 @register_metric(
@@ -58,18 +82,12 @@ def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:
 def ssim_sum(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     """SSIM(A, F) + SSIM(B, F) with :func:`mean_ssim` (range [-2, 2]; 2 only if F = A = B).
 
-    Both maps are computed in one pass over strips, sharing the fused image's statistics.
+    Both maps are computed in one pass over strips, sharing the fused image's statistics
+    (:func:`mean_ssims`).
     """
     first, second = sources
     if second is first:
-        first_score = mean_ssim(first, fused)
+        first_score, = mean_ssims([first], fused)
         return first_score + first_score
-    kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
-
-    def strip_maps(first_strip, second_strip, fused_strip):
-        fused_stats = WindowStatistics(fused_strip, kernel)
-        return (ssim_map(WindowStatistics(first_strip, kernel), fused_stats),
-                ssim_map(WindowStatistics(second_strip, kernel), fused_stats))
-
-    first_map, second_map = valid_maps(strip_maps, [first, second, fused], WINDOW_SIZE, count=2)
-    return float(np.mean(first_map)) + float(np.mean(second_map))
+    first_score, second_score = mean_ssims([first, second], fused)
+    return first_score + second_score

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import register_metric
+from . import kept_maps
 from .evaluation import accepts_uint8_grey
 from .filtering import WindowStatistics, gaussian_kernel_1d, valid_maps
 
@@ -26,6 +27,15 @@ class GuardedStatistics(WindowStatistics):
         super().__init__(image, gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA) if kernel is None else kernel)
         self.flat = self.variance < FLAT_VARIANCE
         np.putmask(self.variance, self.flat, 0.0)
+
+    @classmethod
+    def from_kept(cls, image: np.ndarray, kernel: np.ndarray, mean: np.ndarray,
+                  guarded_variance: np.ndarray) -> "GuardedStatistics":
+        """Statistics from a kept mean and guarded variance: flat where the variance was zeroed
+        (a guarded variance is 0 or at least 1e-6, so ``< 1e-6`` finds the same windows)."""
+        statistics = cls.from_maps(image, kernel, mean, guarded_variance)
+        statistics.flat = guarded_variance < FLAT_VARIANCE
+        return statistics
 
 
 def guarded_ssim_map(x: GuardedStatistics, y: GuardedStatistics) -> np.ndarray:
@@ -56,13 +66,79 @@ def issim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     The released ``metricYang.m`` returns NaN or arbitrary ratios on flat windows (0/0 in lambda,
     floating-point residue against C = 2e-16); this implementation equals it to 10 digits wherever
     no window is flat, and is defined everywhere (a constant image pair scores 1 when all three
-    images are equal and constant). The map is computed in strips (:func:`yang_score_map`).
+    images are equal and constant). The map is computed in strips (:func:`yang_score_map`); the
+    sources' parts of images up to :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept
+    for the item's other fused images (:func:`source_maps`).
     """
     first, second = sources
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
-    score, = valid_maps(lambda *strips: (yang_score_map(*strips, kernel=kernel),),
-                        [first, fused] if second is first else [first, fused, second], WINDOW_SIZE)
+    distinct = [first] if second is first else [first, second]
+    kept = source_maps(distinct) if kept_maps.worth_keeping(fused.shape) else None
+
+    def strip_scores(rows, fused_strip, *source_strips):
+        if kept is None:
+            return (yang_score_map(source_strips[0], fused_strip, *source_strips[1:], kernel=kernel),)
+        return (kept_score_map(source_strips, fused_strip, [maps[..., rows, :] for maps in kept], kernel),)
+
+    score, = valid_maps(strip_scores, [fused, *distinct], WINDOW_SIZE, with_rows=True)
     return float(np.mean(score))
+
+
+def source_maps(sources: list[np.ndarray]) -> list[np.ndarray]:
+    """Kept by content for the item's other fused images (:mod:`~fusionbench.metrics.kept_maps`):
+    each source's guarded mean and variance ``(2, rows, columns)``, then for two sources their
+    :func:`weighting_rule` map."""
+    kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
+    keys = kept_maps.image_keys(sources)
+    maps = [kept_maps.kept("ssim_yang.moments", (key,), lambda source=source: kept_maps.whole_valid_maps(
+        lambda strip: _moments(GuardedStatistics(strip, kernel)), [source], WINDOW_SIZE, 2))
+        for source, key in zip(sources, keys)]
+    if len(sources) == 2:
+        maps.append(kept_maps.kept("ssim_yang.weighting_rule", keys, lambda: kept_maps.whole_valid_maps(
+            lambda *strips: (weighting_rule(*pair_maps(*(GuardedStatistics(strip, kernel) for strip in strips))),),
+            sources, WINDOW_SIZE, 1)[0]))
+    return maps
+
+
+def _moments(statistics: GuardedStatistics) -> tuple[np.ndarray, np.ndarray]:
+    return statistics.mean, statistics.variance
+
+
+def pair_maps(first: GuardedStatistics, second: GuardedStatistics) -> tuple[np.ndarray, np.ndarray]:
+    """The fused image's part of Q_Y that depends on the sources alone: SSIM(A, B) and
+    lambda = s_A^2 / (s_A^2 + s_B^2) (0.5 where both are 0)."""
+    similarity = guarded_ssim_map(first, second)
+    var_first, var_second = first.variance, second.variance
+    variance_sum = var_first + var_second
+    weight = np.divide(var_first, variance_sum, out=np.full_like(variance_sum, 0.5), where=variance_sum > 0)
+    return similarity, weight
+
+
+def weighting_rule(similarity: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """lambda (0..1) where SSIM(A, B) >= 0.75 (the weighted rule applies), -1 elsewhere (the max
+    rule): the sources' part of Q_Y in one map."""
+    return np.where(similarity >= SIMILARITY_THRESHOLD, weight, -1.0)
+
+
+def kept_score_map(sources: tuple[np.ndarray, ...], fused: np.ndarray, kept: list[np.ndarray],
+                   kernel: np.ndarray) -> np.ndarray:
+    """:func:`yang_score_map` of a strip from the sources' kept maps (:func:`source_maps`, on the
+    strip's rows): the same operations on the same values."""
+    stats = [GuardedStatistics.from_kept(source, kernel, maps[0], maps[1]) for source, maps in zip(sources, kept)]
+    stats_fused = GuardedStatistics(fused, kernel)
+    ssims = [guarded_ssim_map(source, stats_fused) for source in stats]
+    if len(sources) == 1:  # A = B: lambda = 0.5 and both rules give SSIM(A, F) exactly
+        return ssims[0]
+    rule = kept[2]
+    return combined_score(rule >= 0, ssims[0], ssims[1], rule)
+
+
+def combined_score(similar: np.ndarray, ssim_first: np.ndarray, ssim_second: np.ndarray,
+                   weight: np.ndarray) -> np.ndarray:
+    """lambda SSIM(A,F) + (1 - lambda) SSIM(B,F) where the sources are ``similar``
+    (SSIM(A,B) >= 0.75), else the larger SSIM."""
+    weighted = weight * ssim_first + (1.0 - weight) * ssim_second
+    return np.where(similar, weighted, np.maximum(ssim_first, ssim_second))
 
 
 def yang_score_map(first: np.ndarray, fused: np.ndarray, second: np.ndarray | None = None, *,
@@ -70,11 +146,7 @@ def yang_score_map(first: np.ndarray, fused: np.ndarray, second: np.ndarray | No
     """Per-window Q_Y of (a strip of) the images; ``second=None`` means the first source twice."""
     stats_first, stats_fused = GuardedStatistics(first, kernel), GuardedStatistics(fused, kernel)
     stats_second = stats_first if second is None else GuardedStatistics(second, kernel)
-    similarity = guarded_ssim_map(stats_first, stats_second)
+    similarity, weight = pair_maps(stats_first, stats_second)
     ssim_first = guarded_ssim_map(stats_first, stats_fused)
     ssim_second = ssim_first if second is None else guarded_ssim_map(stats_second, stats_fused)
-    var_first, var_second = stats_first.variance, stats_second.variance
-    variance_sum = var_first + var_second
-    weight = np.divide(var_first, variance_sum, out=np.full_like(variance_sum, 0.5), where=variance_sum > 0)
-    weighted = weight * ssim_first + (1.0 - weight) * ssim_second
-    return np.where(similarity >= SIMILARITY_THRESHOLD, weighted, np.maximum(ssim_first, ssim_second))
+    return combined_score(similarity >= SIMILARITY_THRESHOLD, ssim_first, ssim_second, weight)

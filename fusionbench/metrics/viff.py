@@ -1,10 +1,14 @@
 """VIFF: multi-resolution visual information fidelity for fusion (Han, Cai, Cao & Xu 2013)."""
 from __future__ import annotations
 
+import math
+
+import cv2
 import numpy as np
 
 from ..errors import MetricError
 from ..registry import register_metric
+from . import kept_maps
 from .evaluation import accepts_uint8_grey
 from .filtering import WindowStatistics, filter_decimate, gaussian_kernel_1d, valid_maps
 
@@ -16,6 +20,8 @@ SCALES = 4
 #: Variance floor and the per-pixel constant added to VID and VIND before summing.
 VARIANCE_FLOOR = 1e-10
 SUM_CONSTANT = 1e-7
+#: log10(x) = ln(x) / ln(10): OpenCV's vectorised natural logarithm, 5x faster than NumPy's log10.
+INVERSE_LN10 = 1.0 / math.log(10.0)
 
 
 def _window_size(scale: int) -> int:
@@ -39,13 +45,17 @@ def minimum_side() -> int:
     return side
 
 
-def pyramid(image: np.ndarray) -> list[np.ndarray]:
+def pyramid(image: np.ndarray, key: tuple | None = None) -> list[np.ndarray]:
     """The image at each of the 4 scales: scale 1 as given; scale s > 1 filtered ('valid') with
-    scale s's window and decimated by 2 (odd rows/columns, 1-based), as ``VIFF_Public.m``."""
+    scale s's window and decimated by 2 (odd rows/columns, 1-based), as ``VIFF_Public.m``.
+    With ``key`` (the image's content key) the levels of a source are kept for the item's other
+    fused images (:mod:`~fusionbench.metrics.kept_maps`)."""
     levels = [image]
     for scale in range(2, SCALES + 1):
         size = _window_size(scale)
-        levels.append(filter_decimate(levels[-1], gaussian_kernel_1d(size, size / 5.0)))
+        below = levels[-1]
+        compute = lambda: filter_decimate(below, gaussian_kernel_1d(size, size / 5.0))  # noqa: E731
+        levels.append(compute() if key is None else kept_maps.kept(("viff.level", scale), (key,), compute))
     return levels
 
 
@@ -77,25 +87,40 @@ def channel_terms(source: WindowStatistics, fused: WindowStatistics,
 
 
 def information_maps(first: np.ndarray, second: np.ndarray | None, fused: np.ndarray,
-                     kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     kernel: np.ndarray, kept: list[np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(VID, VIND)`` of (a strip of) one scale, each pixel from source 1 where g1 < g2 strictly,
-    else from source 2 (``second=None``: source 1 twice).
+    else from source 2 (``second=None``: source 1 twice). ``kept``: each source's
+    :func:`~fusionbench.metrics.kept_maps.window_moments` on the strip's rows (None: computed here).
 
     VID = log10(1 + g^2 s_x^2/(s_v^2 + s_n^2)), VIND = log10(1 + s_x^2/s_n^2), with the channel
     terms of :func:`channel_terms`; the logarithms are taken of the chosen source's terms only.
     """
+    kept = kept or [None, None]
     fused_stats = WindowStatistics(fused, kernel)
     var_y = np.maximum(fused_stats.variance, 0.0)
-    first_stats = WindowStatistics(first, kernel)
-    gain, var_x, noise = channel_terms(first_stats, fused_stats, var_y)
+    gain, var_x, noise = channel_terms(_statistics(first, kernel, kept[0]), fused_stats, var_y)
     if second is not None:
-        gain_2, var_x_2, noise_2 = channel_terms(WindowStatistics(second, kernel), fused_stats, var_y)
+        gain_2, var_x_2, noise_2 = channel_terms(_statistics(second, kernel, kept[1]), fused_stats, var_y)
         from_first = gain < gain_2
         gain, var_x, noise = (np.where(from_first, term_1, term_2) for term_1, term_2 in
                               ((gain, gain_2), (var_x, var_x_2), (noise, noise_2)))
-    vid = np.log10(1.0 + gain * gain * var_x / (noise + VISUAL_NOISE_VARIANCE))
-    vind = np.log10(1.0 + var_x / VISUAL_NOISE_VARIANCE)
+    vid = _log10_of_one_plus(gain * gain * var_x / (noise + VISUAL_NOISE_VARIANCE))
+    vind = _log10_of_one_plus(var_x / VISUAL_NOISE_VARIANCE)
     return vid, vind
+
+
+def _statistics(image: np.ndarray, kernel: np.ndarray, moments: np.ndarray | None) -> WindowStatistics:
+    if moments is None:
+        return WindowStatistics(image, kernel)
+    return WindowStatistics.from_maps(image, kernel, moments[0], moments[1])
+
+
+def _log10_of_one_plus(values: np.ndarray) -> np.ndarray:
+    """log10(1 + values) as ln(1 + values) / ln(10) (within 2 ulp of NumPy's log10)."""
+    values += 1.0
+    logarithm = cv2.log(values)
+    logarithm *= INVERSE_LN10
+    return logarithm
 
 
 @register_metric(
@@ -114,6 +139,8 @@ def viff(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     the golden values and the IFCNN paper use grey). A constant image pair has VIND = 0
     everywhere and VIFF = 1 by the 1e-7 constants; the value is always finite. Each scale's maps
     are computed in strips (:func:`information_maps`); scale 2 has weight 0 and is not computed.
+    The sources' pyramids and window moments of images up to
+    :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept for the item's other fused images.
     """
     first, second = sources
     if min(fused.shape[:2]) < minimum_side():
@@ -121,17 +148,28 @@ def viff(fused: np.ndarray, sources: list[np.ndarray]) -> float:
                           f"got {fused.shape[1]}x{fused.shape[0]}")
     # The ifcnn-paper protocol passes the same array twice: its maps are those of source 1 alone.
     images = [first, fused] if second is first else [first, fused, second]
-    pyramids = [pyramid(image) for image in images]
+    # Sources' pyramids and window moments are kept for the item's other fused images; the fused
+    # image's are not (its key is None).
+    keys = [None] * len(images)
+    if kept_maps.worth_keeping(fused.shape):
+        keys[0], *keys[2:] = kept_maps.image_keys([first] if second is first else [first, second])
+    pyramids = [pyramid(image, None if index == 1 else key) for index, (image, key) in enumerate(zip(images, keys))]
     total = 0.0
     for scale, weight in enumerate(SCALE_WEIGHTS, start=1):
         if weight == 0:
             continue  # adds weight * (a finite ratio) = 0 exactly
         size = _window_size(scale)
         kernel = gaussian_kernel_1d(size, size / 5.0)
-        vid, vind = valid_maps(
-            lambda first_strip, fused_strip, second_strip=None:
-                information_maps(first_strip, second_strip, fused_strip, kernel),
-            [levels[scale - 1] for levels in pyramids], size, count=2)
+        levels = [levels[scale - 1] for levels in pyramids]
+        # keyed by the source's content and the scale (the level is a function of both)
+        moments = [None if key is None else kept_maps.window_moments(level, (key, "viff", scale), size, size / 5.0)
+                   for index, (level, key) in enumerate(zip(levels, keys)) if index != 1]
+
+        def strip_maps(rows, first_strip, fused_strip, second_strip=None):
+            kept = [None if source is None else source[:, rows] for source in moments]
+            return information_maps(first_strip, second_strip, fused_strip, kernel, kept)
+
+        vid, vind = valid_maps(strip_maps, levels, size, count=2, with_rows=True)
         vid += SUM_CONSTANT
         vind += SUM_CONSTANT
         total += weight * (np.sum(vid) / np.sum(vind))
