@@ -18,7 +18,7 @@ Each rewrite below is exact in real arithmetic; in float32 the outputs stay with
   1-pixel ring (:func:`replicate_padded_conv`), instead of copying the 64-channel map.
 * On the CPU, CONV3 (64 -> 64, 3x3, about half the work left) by Winograd's F(4x4, 3x3) on the
   ``channels_last`` map with its ReLU applied on the way out
-  (:class:`~fusionbench.models.winograd_channels_last.ChannelsLastWinograd`): 0.31 -> 0.19 s of
+  (:class:`~fusionbench.models.winograd_channels_last.ChannelsLastWinograd`): 0.25 -> 0.14 s of
   CPU per 520x520 fusion on one core; CUDA keeps cuDNN's convolution.
 * CONV4 (1x1) as one matrix product over the ``channels_last`` pixels, which oneDNN's convolution
   does at half the speed for three output channels.
