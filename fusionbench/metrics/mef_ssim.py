@@ -157,14 +157,18 @@ def fused_quality(stack: Sequence[np.ndarray], fused: np.ndarray, desired: Seque
     :func:`desired_patches` ``desired``: s_rf = sum_k a_k cov(x_k, f) with Gaussian moments."""
     count = len(stack)
     coefficients, means, desired_var = desired[:count], desired[count:2 * count], desired[2 * count]
+    from . import window_kernels  # Numba: imported on first use
+
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
     fused = exact_samples(fused)
     fused_mean = filter_valid(fused, kernel)
-    fused_var = filter_valid(fused * fused, kernel) - fused_mean * fused_mean
     cross = np.zeros_like(fused_mean)
     for k in range(count):
-        cross += coefficients[k] * (filter_valid(exact_samples(stack[k]) * fused, kernel) - means[k] * fused_mean)
-    return (2.0 * cross + STABILITY) / (desired_var + fused_var + STABILITY)
+        window_kernels.add_cross_term(cross, coefficients[k], filter_valid(exact_samples(stack[k]) * fused, kernel),
+                                      means[k], fused_mean)
+    quality = np.empty_like(fused_mean)
+    window_kernels.mef_quality(cross, desired_var, filter_valid(fused * fused, kernel), fused_mean, STABILITY, quality)
+    return quality
 
 
 @register_metric(

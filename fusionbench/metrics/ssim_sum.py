@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import register_metric
 from . import kept_maps
 from .evaluation import accepts_uint8_grey
-from .filtering import WindowStatistics, gaussian_kernel_1d, valid_maps
+from .filtering import WindowStatistics, filter_valid, gaussian_kernel_1d, valid_maps
 
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -16,23 +16,15 @@ C2 = (0.03 * DYNAMIC_RANGE) ** 2  # K2 = 0.03
 
 
 def ssim_map(x: WindowStatistics, y: WindowStatistics) -> np.ndarray:
-    """SSIM = ((2 mu_x mu_y + C1)(2 s_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)) per window."""
-    # The formula's operations in its order, in place on three temporaries (same bits, fewer
-    # page-faulted full-size maps).
-    numerator = np.multiply(2.0, x.mean)
-    numerator *= y.mean
-    numerator += C1
-    covariance = x.covariance(y)
-    covariance *= 2.0
-    covariance += C2
-    numerator *= covariance
-    denominator = np.add(x.mean_square, y.mean_square)
-    denominator += C1
-    variances = np.add(x.variance, y.variance, out=covariance)
-    variances += C2
-    denominator *= variances
-    numerator /= denominator
-    return numerator
+    """SSIM = ((2 mu_x mu_y + C1)(2 s_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)) per
+    window, by the compiled :func:`~fusionbench.metrics.window_kernels.ssim` (NumPy's operations
+    in the formula's order)."""
+    from . import window_kernels  # Numba: imported on first use
+
+    out = np.empty_like(x.mean)
+    window_kernels.ssim(x.mean, x.variance, y.mean, y.variance, filter_valid(x.image * y.image, x.kernel),
+                        C1, C2, out)
+    return out
 
 
 def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:

@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import register_metric
 from . import kept_maps
 from .evaluation import accepts_uint8_grey
-from .filtering import WindowStatistics, gaussian_kernel_1d, valid_maps
+from .filtering import WindowStatistics, exact_samples, filter_valid, gaussian_kernel_1d, valid_maps
 
 WINDOW_SIZE = 7
 WINDOW_SIGMA = 1.5
@@ -123,14 +123,18 @@ def weighting_rule(similarity: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def kept_score_map(sources: tuple[np.ndarray, ...], fused: np.ndarray, kept: list[np.ndarray],
                    kernel: np.ndarray) -> np.ndarray:
     """:func:`yang_score_map` of a strip from the sources' kept maps (:func:`source_maps`, on the
-    strip's rows): the same operations on the same values."""
-    stats = [GuardedStatistics.from_kept(source, kernel, maps[0], maps[1]) for source, maps in zip(sources, kept)]
-    stats_fused = GuardedStatistics(fused, kernel)
-    ssims = [guarded_ssim_map(source, stats_fused) for source in stats]
+    strip's rows), by the compiled :func:`~fusionbench.metrics.window_kernels.yang_score`: the
+    same operations on the same values."""
+    from . import window_kernels  # Numba: imported on first use
+
+    fused_stats = GuardedStatistics(fused, kernel)
+    products = [filter_valid(exact_samples(source) * fused_stats.image, kernel) for source in sources]
     if len(sources) == 1:  # A = B: lambda = 0.5 and both rules give SSIM(A, F) exactly
-        return ssims[0]
-    rule = kept[2]
-    return combined_score(rule >= 0, ssims[0], ssims[1], rule)
+        kept, products = kept + [kept[0], np.full(kept[0].shape[1:], 0.5)], products * 2
+    out = np.empty_like(fused_stats.mean)
+    window_kernels.yang_score(kept[0][0], kept[0][1], products[0], kept[1][0], kept[1][1], products[1],
+                              fused_stats.mean, fused_stats.variance, kept[2], FLAT_VARIANCE, C1, C2, out)
+    return out
 
 
 def combined_score(similar: np.ndarray, ssim_first: np.ndarray, ssim_second: np.ndarray,

@@ -10,7 +10,7 @@ from ..errors import MetricError
 from ..registry import register_metric
 from . import kept_maps
 from .evaluation import accepts_uint8_grey
-from .filtering import WindowStatistics, filter_decimate, gaussian_kernel_1d, valid_maps
+from .filtering import WindowStatistics, filter_decimate, filter_valid, gaussian_kernel_1d, valid_maps
 
 #: Visual noise variance of the HVS model: 0.005 * 255^2.
 VISUAL_NOISE_VARIANCE = 0.005 * 255.0 * 255.0
@@ -94,19 +94,22 @@ def information_maps(first: np.ndarray, second: np.ndarray | None, fused: np.nda
 
     VID = log10(1 + g^2 s_x^2/(s_v^2 + s_n^2)), VIND = log10(1 + s_x^2/s_n^2), with the channel
     terms of :func:`channel_terms`; the logarithms are taken of the chosen source's terms only.
+    The per-window terms are computed by the compiled
+    :func:`~fusionbench.metrics.window_kernels.viff_log_arguments` (channel_terms' operations).
     """
+    from . import window_kernels  # Numba: imported on first use
+
     kept = kept or [None, None]
     fused_stats = WindowStatistics(fused, kernel)
-    var_y = np.maximum(fused_stats.variance, 0.0)
-    gain, var_x, noise = channel_terms(_statistics(first, kernel, kept[0]), fused_stats, var_y)
+    sources = [_statistics(first, kernel, kept[0])]
     if second is not None:
-        gain_2, var_x_2, noise_2 = channel_terms(_statistics(second, kernel, kept[1]), fused_stats, var_y)
-        from_first = gain < gain_2
-        gain, var_x, noise = (np.where(from_first, term_1, term_2) for term_1, term_2 in
-                              ((gain, gain_2), (var_x, var_x_2), (noise, noise_2)))
-    vid = _log10_of_one_plus(gain * gain * var_x / (noise + VISUAL_NOISE_VARIANCE))
-    vind = _log10_of_one_plus(var_x / VISUAL_NOISE_VARIANCE)
-    return vid, vind
+        sources.append(_statistics(second, kernel, kept[1]))
+    terms = [(source.mean, source.variance, filter_valid(source.image * fused_stats.image, kernel))
+             for source in sources]
+    vid, vind = np.empty_like(fused_stats.mean), np.empty_like(fused_stats.mean)
+    window_kernels.viff_log_arguments(*terms[0], *terms[-1], fused_stats.mean, fused_stats.variance,
+                                      VARIANCE_FLOOR, VISUAL_NOISE_VARIANCE, vid, vind)
+    return _log10(vid), _log10(vind)
 
 
 def _statistics(image: np.ndarray, kernel: np.ndarray, moments: np.ndarray | None) -> WindowStatistics:
@@ -115,9 +118,8 @@ def _statistics(image: np.ndarray, kernel: np.ndarray, moments: np.ndarray | Non
     return WindowStatistics.from_maps(image, kernel, moments[0], moments[1])
 
 
-def _log10_of_one_plus(values: np.ndarray) -> np.ndarray:
-    """log10(1 + values) as ln(1 + values) / ln(10) (within 2 ulp of NumPy's log10)."""
-    values += 1.0
+def _log10(values: np.ndarray) -> np.ndarray:
+    """log10(values) as ln(values) / ln(10) (within 2 ulp of NumPy's log10)."""
     logarithm = cv2.log(values)
     logarithm *= INVERSE_LN10
     return logarithm

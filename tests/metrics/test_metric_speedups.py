@@ -1,12 +1,13 @@
 """The metrics' source-only maps kept by content (metrics/kept_maps) give the values of the
-computation without them, bit for bit, on every fused image of an item; the vectorised power,
-tangent and logarithm agree with NumPy's."""
+computation without them, bit for bit, on every fused image of an item; the compiled per-window
+formulas (metrics/window_kernels) equal the NumPy ones bit for bit; the vectorised power, tangent
+and logarithm agree with NumPy's."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fusionbench.metrics import image_memo, kept_maps, mef_ssim, viff
+from fusionbench.metrics import filtering, image_memo, kept_maps, mef_ssim, ssim_sum, ssim_yang, viff
 from fusionbench.metrics.evaluation import MetricInputs
 
 KEPT_METRICS = ["MEF-SSIM", "VIFF", "ISSIM", "SSIM-SUM"]
@@ -65,5 +66,66 @@ def test_mef_ssim_exponent_equals_the_clipped_tangent_bit_for_bit():
 
 
 def test_viff_logarithm_agrees_with_log10():
-    values = np.concatenate([np.geomspace(1e-12, 1e6, 100_000), [0.0]])
-    np.testing.assert_allclose(viff._log10_of_one_plus(values.copy()), np.log10(1.0 + values), rtol=1e-15, atol=1e-17)
+    values = 1.0 + np.concatenate([np.geomspace(1e-12, 1e6, 100_000), [0.0]])
+    np.testing.assert_allclose(viff._log10(values), np.log10(values), rtol=1e-15, atol=1e-17)
+
+
+def _strip_statistics(seed: int, kernel: np.ndarray, guarded: bool = False):
+    image = _textured(seed, (40, 57))
+    image[:12] = 90  # flat windows
+    return (ssim_yang.GuardedStatistics(image, kernel) if guarded else filtering.WindowStatistics(image, kernel))
+
+
+def test_compiled_ssim_equals_the_numpy_formula():
+    kernel = filtering.gaussian_kernel_1d(11, 1.5)
+    x, y = _strip_statistics(1, kernel), _strip_statistics(2, kernel)
+    covariance = x.covariance(y)
+    expected = ((2.0 * x.mean * y.mean + ssim_sum.C1) * (2.0 * covariance + ssim_sum.C2)) / (
+        (x.mean_square + y.mean_square + ssim_sum.C1) * (x.variance + y.variance + ssim_sum.C2))
+    np.testing.assert_array_equal(ssim_sum.ssim_map(x, y), expected)
+
+
+def test_compiled_yang_score_equals_the_numpy_maps():
+    kernel = filtering.gaussian_kernel_1d(7, 1.5)
+    images = [_textured(seed, (40, 57)) for seed in (1, 2, 3)]
+    images[0][:12] = 90
+    images[2][5:20] = 90
+    kept = ssim_yang.source_maps(images[:2])
+    np.testing.assert_array_equal(ssim_yang.kept_score_map(tuple(images[:2]), images[2], kept, kernel),
+                                  ssim_yang.yang_score_map(images[0], images[2], images[1], kernel=kernel))
+    np.testing.assert_array_equal(ssim_yang.kept_score_map(tuple(images[:1]), images[2], kept[:1], kernel),
+                                  ssim_yang.yang_score_map(images[0], images[2], kernel=kernel))
+
+
+def test_compiled_viff_terms_equal_channel_terms():
+    kernel = filtering.gaussian_kernel_1d(9, 1.8)
+    images = [_textured(seed, (40, 57)) for seed in (1, 2, 3)]
+    images[0][:12] = 90
+    images[2][5:20] = 90
+    images[1][30:] = 255 - images[2][30:]  # negative gains
+    for second in (images[1], None):
+        vid, vind = viff.information_maps(images[0], second, images[2], kernel)
+        fused = filtering.WindowStatistics(images[2], kernel)
+        var_y = np.maximum(fused.variance, 0.0)
+        gain, var_x, noise = viff.channel_terms(filtering.WindowStatistics(images[0], kernel), fused, var_y)
+        if second is not None:
+            terms = viff.channel_terms(filtering.WindowStatistics(second, kernel), fused, var_y)
+            gain, var_x, noise = (np.where(gain < terms[0], one, two) for one, two in zip((gain, var_x, noise), terms))
+        np.testing.assert_array_equal(vind, viff._log10(1.0 + var_x / viff.VISUAL_NOISE_VARIANCE))
+        np.testing.assert_array_equal(vid, viff._log10(
+            1.0 + gain * gain * var_x / (noise + viff.VISUAL_NOISE_VARIANCE)))
+
+
+def test_compiled_mef_quality_equals_the_numpy_formula():
+    stack = [_textured(seed, (40, 57)) for seed in (1, 2, 3)]
+    fused = _textured(4, (40, 57))
+    desired = mef_ssim.desired_patches(*stack)
+    kernel = filtering.gaussian_kernel_1d(11, 1.5)
+    samples = fused.astype(np.float64)
+    fused_mean = filtering.filter_valid(samples, kernel)
+    fused_var = filtering.filter_valid(samples * samples, kernel) - fused_mean * fused_mean
+    cross = np.zeros_like(fused_mean)
+    for k, image in enumerate(stack):
+        cross += desired[k] * (filtering.filter_valid(image * samples, kernel) - desired[3 + k] * fused_mean)
+    expected = (2.0 * cross + mef_ssim.STABILITY) / (desired[6] + fused_var + mef_ssim.STABILITY)
+    np.testing.assert_array_equal(mef_ssim.fused_quality(stack, fused, desired), expected)
