@@ -111,10 +111,17 @@ def run(arguments: argparse.Namespace) -> int:
 
     from ..harness import run as run_benchmark
     from ..harness.collect import record_stage_seconds
-    from ..reports.tables import write_tables_if_changed
+    from .background_imports import BackgroundImports
 
     command_line = shlex.join(["fusionbench"] + list(getattr(arguments, "argv", sys.argv[1:])))
-    summary = run_benchmark(settings_from(arguments, command_line), log=lambda text: print(text, file=sys.stderr))
+    # The tables' and report's modules load while the workers compute (see background_imports).
+    report_modules = [] if arguments.no_report else ["fusionbench.reports.html"]
+    imports = BackgroundImports(["fusionbench.reports.tables", *report_modules])
+    summary = run_benchmark(settings_from(arguments, command_line), log=lambda text: print(text, file=sys.stderr),
+                            while_executing=imports.start)
+    imports.wait()
+    from ..reports.tables import write_tables_if_changed
+
     print(f"{summary.tasks} fusions ({summary.cached} from cache, {summary.fused} computed now), "
           f"{len(summary.failures)} failures, {summary.seconds:.1f} s -> {summary.run_dir}")
     for failure in summary.failures[:20]:

@@ -100,8 +100,13 @@ def remove_stale_temporaries(run_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary:
-    """Plan, execute (resuming from the cache) and collect; write the CSVs and run.json."""
+def run(settings: RunSettings, log: Callable[[str], None] = print,
+        while_executing: Callable[[], None] | None = None) -> RunSummary:
+    """Plan, execute (resuming from the cache) and collect; write the CSVs and run.json.
+
+    ``while_executing()`` is called once, when the first result is in (the workers have started):
+    the caller may begin work of its own that overlaps the execute stage.
+    """
     started = time.perf_counter()
     run_dir = Path(settings.out)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +135,9 @@ def run(settings: RunSettings, log: Callable[[str], None] = print) -> RunSummary
                 with create_executor(settings.executor, setup, workers=workers, scheduler=settings.scheduler,
                                      item_timeout=settings.item_timeout, in_process=settings.in_process) as executor:
                     for result in executor.execute(orders):
+                        if while_executing is not None:
+                            hook, while_executing = while_executing, None
+                            hook()
                         collector.accept(result)
                         busy_seconds += result.busy_seconds
                         if result.final:
