@@ -172,7 +172,9 @@ def stretch_to_grey_levels(image: np.ndarray) -> np.ndarray:
         low, high = int(image.min()), int(image.max())
         if high == low:
             return np.zeros(image.shape)
-        return _stretch_levels(np.arange(256, dtype=np.float64), float(low), float(high)).take(image)
+        levels = _stretch_levels(np.arange(256, dtype=np.float64), float(low), float(high))
+        # cv2.LUT reads a strided plane as it is (take converts the indices to intp first): 0.3 ms, not 1-6
+        return cv2.LUT(image, levels) if image.ndim == 2 else levels.take(image)
     image = np.asarray(image, np.float64)
     low, high = float(image.min()), float(image.max())
     if high == low:

@@ -42,17 +42,15 @@ GROUP = 5
 
 
 @_compile
-def _filter_rows(image, taps, start, stop, out):
-    """Rows start..stop-1 of ``image`` filtered along the rows: out[i, j] = sum_k taps[k]
-    image[i, j + k - r] from k = 0 up, zero outside (r the radius)."""
+def _filter_row(row, taps, padded, out):
+    """``row`` filtered along itself into ``out``: out[j] = sum_k taps[k] row[j + k - r] from k = 0
+    up, zero outside (r the radius; ``padded``: scratch of len(row) + 2r, zero at both ends)."""
     radius = taps.shape[0] // 2
-    columns = image.shape[1]
+    columns = row.shape[0]
     fused_columns = columns - columns % 4
-    padded = np.zeros(columns + 2 * radius)
-    for i in range(start, stop):
-        padded[radius:radius + columns] = image[i]
-        _filter_row_fused(padded, taps, fused_columns, out[i])
-        _filter_row_tail(padded, taps, fused_columns, out[i])
+    padded[radius:radius + columns] = row
+    _filter_row_fused(padded, taps, fused_columns, out)
+    _filter_row_tail(padded, taps, fused_columns, out)
 
 
 # OpenCV's float64 row filter computes 4 columns at a time with fused multiply-adds where the CPU
@@ -94,20 +92,23 @@ def _filter_row_tail(padded, taps, start, out):
 
 
 @_compile
-def _filter_column(rows, taps, i, out):
-    """out = taps[r] rows[i] + sum_{k=1..r} taps[r+k] (rows[i+k] + rows[i-k]) added in order of k,
-    rows outside zero (OpenCV's SymmColumnFilter)."""
+def _filter_column(ring, taps, i, count, out):
+    """out = taps[r] R(i) + sum_{k=1..r} taps[r+k] (R(i+k) + R(i-k)) added in order of k, R(m) the
+    row-filtered row m (held in ``ring[m % len(ring)]``), zero outside rows 0..count-1 (OpenCV's
+    SymmColumnFilter)."""
     radius = taps.shape[0] // 2
-    count, columns = rows.shape
-    centre, middle = taps[radius], rows[i]
+    size, columns = ring.shape
+    centre, middle = taps[radius], ring[i % size]
     for j in range(columns):
         out[j] = centre * middle[j]
     k = 1
     while k + GROUP - 1 <= radius and i - k - GROUP + 1 >= 0 and i + k + GROUP - 1 < count:
         t1, t2, t3, t4, t5 = taps[radius + k], taps[radius + k + 1], taps[radius + k + 2], taps[radius + k + 3], \
             taps[radius + k + 4]
-        b1, b2, b3, b4, b5 = rows[i + k], rows[i + k + 1], rows[i + k + 2], rows[i + k + 3], rows[i + k + 4]
-        a1, a2, a3, a4, a5 = rows[i - k], rows[i - k - 1], rows[i - k - 2], rows[i - k - 3], rows[i - k - 4]
+        b1, b2, b3, b4, b5 = (ring[(i + k) % size], ring[(i + k + 1) % size], ring[(i + k + 2) % size],
+                              ring[(i + k + 3) % size], ring[(i + k + 4) % size])
+        a1, a2, a3, a4, a5 = (ring[(i - k) % size], ring[(i - k - 1) % size], ring[(i - k - 2) % size],
+                              ring[(i - k - 3) % size], ring[(i - k - 4) % size])
         for j in range(columns):
             total = out[j]
             total += t1 * (b1[j] + a1[j])
@@ -121,45 +122,57 @@ def _filter_column(rows, taps, i, out):
         tap = taps[radius + k]
         below, above = i + k, i - k
         if below < count and above >= 0:
+            lower, upper = ring[below % size], ring[above % size]
             for j in range(columns):
-                out[j] += tap * (rows[below, j] + rows[above, j])
-        elif below < count:  # the zero row outside adds nothing (OpenCV adds tap * (row + 0.0))
+                out[j] += tap * (lower[j] + upper[j])
+        elif below < count or above >= 0:  # the zero row outside adds nothing (OpenCV: tap * (row + 0.0))
+            inside = ring[(below if below < count else above) % size]
             for j in range(columns):
-                out[j] += tap * rows[below, j]
-        elif above >= 0:
-            for j in range(columns):
-                out[j] += tap * rows[above, j]
+                out[j] += tap * inside[j]
 
 
 @_compile
 def masked_contrast(image, fine_taps, coarse_taps, signal_floor, masking_k, masking_h, masking_z, start, stop, out):
     """C' = k |C|^3 / (h |C|^2 + z), C = (G_fine * I) / (G_coarse * I) - 1 (0 where
     |G_coarse * I| <= signal_floor), on rows start..stop-1 of ``image`` into ``out`` (stop - start
-    rows); filtering 'same' size with zero padding, separable, taps of equal length (odd)."""
+    rows); filtering 'same' size with zero padding, separable, taps of equal length (odd).
+
+    Rows are filtered along the rows as the column filter first needs them, into rings of 2r + 1
+    rows (r the radius): 0.4 MB for 768 columns, kept in cache, instead of two full-size maps
+    (whose fresh pages alone cost as much as the filtering).
+    """
     rows, columns = image.shape
     radius = fine_taps.shape[0] // 2
-    first, last = max(0, start - radius), min(rows, stop + radius)
-    fine = np.empty((rows, columns))
-    coarse = np.empty((rows, columns))
-    _filter_rows(image, fine_taps, first, last, fine)  # the column filter reads no other rows
-    _filter_rows(image, coarse_taps, first, last, coarse)
+    fine_ring = np.empty((2 * radius + 1, columns))
+    coarse_ring = np.empty((2 * radius + 1, columns))
+    padded = np.zeros(columns + 2 * radius)
     fine_column = np.empty(columns)
     coarse_column = np.empty(columns)
+    filtered = max(0, start - radius)  # rows filtered so far: those before this one are not needed
     for i in range(start, stop):
-        _filter_column(fine, fine_taps, i, fine_column)
-        _filter_column(coarse, coarse_taps, i, coarse_column)
-        target = out[i - start]
-        for j in range(columns):
-            contrast = fine_column[j] / coarse_column[j] if abs(coarse_column[j]) > signal_floor else 1.0
-            contrast = abs(contrast - 1.0)
-            square = contrast * contrast
-            cube = contrast * square
-            if masking_k != 1.0:
-                cube *= masking_k
-            if masking_h != 1.0:
-                square *= masking_h
-            square += masking_z
-            target[j] = cube / square
+        while filtered < min(rows, i + radius + 1):
+            _filter_row(image[filtered], fine_taps, padded, fine_ring[filtered % fine_ring.shape[0]])
+            _filter_row(image[filtered], coarse_taps, padded, coarse_ring[filtered % coarse_ring.shape[0]])
+            filtered += 1
+        _filter_column(fine_ring, fine_taps, i, rows, fine_column)
+        _filter_column(coarse_ring, coarse_taps, i, rows, coarse_column)
+        _mask(fine_column, coarse_column, signal_floor, masking_k, masking_h, masking_z, out[i - start])
+
+
+@_compile
+def _mask(fine, coarse, signal_floor, masking_k, masking_h, masking_z, out):
+    """One row of C' from the filtered rows (the operations of chen_blum.masked_contrast_reference)."""
+    for j in range(out.shape[0]):
+        contrast = fine[j] / coarse[j] if abs(coarse[j]) > signal_floor else 1.0
+        contrast = abs(contrast - 1.0)
+        square = contrast * contrast
+        cube = contrast * square
+        if masking_k != 1.0:
+            cube *= masking_k
+        if masking_h != 1.0:
+            square *= masking_h
+        square += masking_z
+        out[j] = cube / square
 
 
 @_compile

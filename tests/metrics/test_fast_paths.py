@@ -263,6 +263,23 @@ def test_qcb_compiled_contrast_equals_opencv_and_numpy(shape):
                                   chen_blum.contrast_preservation_reference(*contrasts))
 
 
+@pytest.mark.parametrize("shape", [(97, 131), (64, 48), (1, 5), (5, 1), (2, 2)])
+def test_qcv_compiled_gradient_power_and_block_sums_equal_the_reference(shape):
+    """Q_CV's compiled g^5 map equals OpenCV's Sobel + NumPy bit for bit on stretched levels (also
+    0/255 extremes), and block sums of whole blocks (no padded copy) equal the padded copy's."""
+    from fusionbench.metrics import chen_varshney
+
+    extreme = np.where(np.random.default_rng(9).random(shape) < 0.5, 0, 255).astype(np.uint8)
+    for image in (_textured(6, shape), extreme):
+        stretched = chen_blum.stretch_to_grey_levels(image)
+        expected = chen_varshney.gradient_power_reference(stretched)
+        np.testing.assert_array_equal(chen_varshney._block_saliency(stretched), chen_varshney.block_sums(expected))
+        padded = np.zeros((-(-shape[0] // 16) * 16 + 16, -(-shape[1] // 16) * 16))
+        padded[:shape[0], :shape[1]] = expected
+        np.testing.assert_array_equal(chen_varshney.block_sums(padded)[:-1],
+                                      chen_varshney.block_sums(expected))
+
+
 def test_image_memo_keeps_by_content_and_waits_for_a_computation_in_progress():
     import threading
 
