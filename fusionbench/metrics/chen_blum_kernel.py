@@ -26,14 +26,17 @@ import numpy as np
 
 
 def _compile(function=None, **options):
-    """``numba.njit(nogil=True, **options)`` (planes run in threads) with an on-disk cache where
-    one can be written, else compiled once per process. ``@_compile(option=...)`` passes options."""
+    """``numba.njit(nogil=True, error_model="numpy", **options)`` with an on-disk cache where one
+    can be written, else compiled once per process. ``@_compile(option=...)`` passes options.
+    nogil: planes run in threads. NumPy's error model: x/0 is inf or nan as in NumPy, not an
+    exception, so divisions need no check and vectorise (the masking 1.4 -> 0.4 ms)."""
     if function is None:
         return lambda decorated: _compile(decorated, **options)
+    options = {"nogil": True, "error_model": "numpy", **options}
     try:
-        return numba.njit(cache=True, nogil=True, **options)(function)
+        return numba.njit(cache=True, **options)(function)
     except RuntimeError:  # no writable cache directory
-        return numba.njit(nogil=True, **options)(function)
+        return numba.njit(**options)(function)
 
 
 #: Taps added per pass over a row: the partial sums stay in registers for 5 taps instead of one
@@ -161,18 +164,14 @@ def masked_contrast(image, fine_taps, coarse_taps, signal_floor, masking_k, mask
 
 @_compile
 def _mask(fine, coarse, signal_floor, masking_k, masking_h, masking_z, out):
-    """One row of C' from the filtered rows (the operations of chen_blum.masked_contrast_reference)."""
+    """One row of C' from the filtered rows: the operations of chen_blum.masked_contrast_reference
+    in its order. The quotient is formed everywhere and replaced where the coarse response is below
+    the floor, and k, h multiply unconditionally (x * 1.0 is x): no branch, so the loop vectorises."""
     for j in range(out.shape[0]):
-        contrast = fine[j] / coarse[j] if abs(coarse[j]) > signal_floor else 1.0
-        contrast = abs(contrast - 1.0)
+        quotient = fine[j] / coarse[j]
+        contrast = abs((quotient if abs(coarse[j]) > signal_floor else 1.0) - 1.0)
         square = contrast * contrast
-        cube = contrast * square
-        if masking_k != 1.0:
-            cube *= masking_k
-        if masking_h != 1.0:
-            square *= masking_h
-        square += masking_z
-        out[j] = cube / square
+        out[j] = contrast * square * masking_k / (square * masking_h + masking_z)
 
 
 @_compile
