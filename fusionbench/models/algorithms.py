@@ -24,6 +24,8 @@ from .preprocessing import (
     pair_processing,
     split_ycbcr,
     to_grey,
+    channel_affine,
+    grey_network_input,
     to_network_input,
 )
 
@@ -118,14 +120,18 @@ class IFCNNFusion:
         if family == MULTI_EXPOSURE:
             return self._fuse_exposures(images)
         processing = pair_processing(self.preprocessing, family)
-        output = self.runner().run([to_network_input(image, processing.normalise) for image in images])
+        if all(image.ndim == 2 for image in images):  # one plane each, its normalisation folded into CONV1
+            output = self.runner().run([grey_network_input(image) for image in images],
+                                       channel_affine(processing.normalise))
+        else:
+            output = self.runner().run([to_network_input(image, processing.normalise) for image in images])
         fused = from_network_output(output, processing.normalise)
         return to_grey(fused, processing.grey_conversion) if images[0].ndim == 2 else fused
 
     def _fuse_exposures(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Multi-exposure: Y through the network, Cb/Cr by Prabhakar's weighting (see preprocessing)."""
         planes = [split_ycbcr(image) for image in images]
-        output = self.runner().run([to_network_input(luma, normalise=False) for luma, _, _ in planes])
+        output = self.runner().run([grey_network_input(luma) for luma, _, _ in planes], channel_affine(False))
         luma = to_grey(from_network_output(output, normalise=False), "opencv")
         if self.clahe:
             luma = enhance_luma(luma)

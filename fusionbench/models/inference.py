@@ -60,12 +60,25 @@ class IFCNNRunner:
         self.model = (FastIFCNN(network) if fast else network).to(self.device).eval()
         self.tile_size = tile_size
 
-    def _forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    def _forward(self, inputs: Sequence[torch.Tensor], affine: tuple[torch.Tensor, torch.Tensor] | None
+                 ) -> torch.Tensor:
         with torch.inference_mode(), exact_float32_convolutions(self.device):
-            return self.model(list(inputs))
+            if affine is None:
+                return self.model(list(inputs))
+            if isinstance(self.model, FastIFCNN):
+                return self.model(list(inputs), channel_affine=affine)
+            scale, shift = (value.to(inputs[0].device).view(1, 3, 1, 1) for value in affine)
+            return self.model([image * scale + shift for image in inputs])
 
-    def run(self, planes: Sequence[np.ndarray]) -> np.ndarray:
-        """Fused float32 (3, H, W) output of the network for N float32 (3, H, W) inputs."""
+    def run(self, planes: Sequence[np.ndarray], channel_affine: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> np.ndarray:
+        """Fused float32 (3, H, W) output of the network for N float32 (3, H, W) inputs.
+
+        With ``channel_affine = (scale, shift)`` the inputs are single planes (1, H, W) standing for
+        the three channels ``plane * scale[c] + shift[c]`` (see ``preprocessing.channel_affine``).
+        """
         inputs = [torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))[None] for plane in planes]
-        output = tiled_forward(self._forward, inputs, self.tile_size, device=self.device)
+        affine = None if channel_affine is None else tuple(
+            torch.from_numpy(np.asarray(value, dtype=np.float32)) for value in channel_affine)
+        output = tiled_forward(lambda tiles: self._forward(tiles, affine), inputs, self.tile_size, device=self.device)
         return output[0].numpy()

@@ -97,6 +97,22 @@ def to_network_input(image: np.ndarray, normalise: bool) -> np.ndarray:
     return planes
 
 
+def grey_network_input(image: np.ndarray) -> np.ndarray:
+    """uint8 grey image -> float32 (1, H, W) ``x/255``: with :func:`channel_affine` the network's input.
+
+    Channel ``c`` of :func:`to_network_input` is ``x/255 * scale[c] + shift[c]`` (to float32
+    rounding), so a network can take the one plane and fold the affine map into its first weights.
+    """
+    return (image.astype(np.float32) / np.float32(255))[None]
+
+
+def channel_affine(normalise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift) float32 (3,) with ``to_network_input(grey)[c] = grey/255 * scale[c] + shift[c]``."""
+    if not normalise:
+        return np.ones(3, np.float32), np.zeros(3, np.float32)
+    return (np.float32(1) / IMAGENET_STD).astype(np.float32), (-IMAGENET_MEAN / IMAGENET_STD).astype(np.float32)
+
+
 def from_network_output(output: np.ndarray, normalise: bool) -> np.ndarray:
     """float (3, H, W) network output -> uint8 RGB (H, W, 3): de-normalise, clamp to [0,1], x255, truncate."""
     planes = output.astype(np.float32, copy=False)
