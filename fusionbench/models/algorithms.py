@@ -15,17 +15,17 @@ from ..families import FAMILIES, MULTI_EXPOSURE
 from ..registry import register_algorithm
 from .checkpoints import check_fusion_rule, discover_trained_checkpoints, official_checkpoint_path
 from .preprocessing import (
+    channel_affine,
     check_family,
     check_preset,
     enhance_luma,
     from_network_output,
     fuse_chroma,
+    grey_network_input,
     merge_ycbcr,
     pair_processing,
     split_ycbcr,
     to_grey,
-    channel_affine,
-    grey_network_input,
     to_network_input,
 )
 
