@@ -222,9 +222,11 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray], *, stretch: bool = F
     first, second = sources
     images = [fused, first] if second is first else [fused, first, second]
     if fused.size <= WHOLE_IMAGE_PIXELS:
-        contrasts = [image_memo.memoized(("chen_blum.masked_contrast", stretch, normalised_gaussians), image,
-                                         partial(_whole_masked_contrast, image, stretch, normalised_gaussians))
-                     for image in images]
+        kind = ("chen_blum.masked_contrast", stretch, normalised_gaussians)
+        keys = [image_memo.content_key(image) for image in images]  # one hash per image for both maps
+        contrasts = [image_memo.memoized(kind, image, partial(_whole_masked_contrast, image, stretch,
+                                                              normalised_gaussians, key), key)
+                     for image, key in zip(images, keys)]
         return float(np.mean(_contrast_preservation(*contrasts)))
     if stretch:
         images = [stretch_to_grey_levels(image) for image in images]
@@ -235,9 +237,29 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray], *, stretch: bool = F
     return float(np.mean(quality))
 
 
-def _whole_masked_contrast(image: np.ndarray, stretch: bool, normalised: bool) -> np.ndarray:
-    """C' of one whole image: stretched (if asked), CSF-filtered, masked contrast."""
-    return masked_contrast(csf_filter(stretch_to_grey_levels(image) if stretch else image), slice(None), normalised)
+def _whole_masked_contrast(image: np.ndarray, stretch: bool, normalised: bool, key: tuple | None = None
+                           ) -> np.ndarray:
+    """C' of one whole image: stretched (if asked), CSF-filtered, masked contrast. Where the CSF
+    goes through OpenCV's real DFT the image's spectrum is kept by content (:func:`image_spectrum`;
+    Q_CV filters the same stretched images by another CSF); ``key``: the image's content key."""
+    if spectral.packs(image.shape) and image.size <= CACHED_CSF_PIXELS:
+        packed = spectral.packed_response(_radial_response, image.shape, DEGREES_PER_IMAGE)
+        filtered = spectral.filter_spectrum(image_spectrum(image, stretch, key), packed)
+    else:
+        filtered = csf_filter(stretch_to_grey_levels(image) if stretch else image)
+    return masked_contrast(filtered, slice(None), normalised)
+
+
+def image_spectrum(image: np.ndarray, stretch: bool, key: tuple | None = None) -> np.ndarray:
+    """:func:`fusionbench.metrics.spectral.spectrum` of the image (stretched by
+    :func:`stretch_to_grey_levels` if asked), kept by content (read-only; ``key``: the image's
+    :func:`~fusionbench.metrics.image_memo.content_key` if known)."""
+    return image_memo.memoized(("chen_blum.spectrum", stretch), image, partial(
+        _spectrum_of, image, stretch), key)
+
+
+def _spectrum_of(image: np.ndarray, stretch: bool) -> np.ndarray:
+    return spectral.spectrum(stretch_to_grey_levels(image) if stretch else image)
 
 
 def _preservation_map(normalised: bool, keep: slice, fused: np.ndarray, first: np.ndarray,

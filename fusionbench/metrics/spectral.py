@@ -31,6 +31,29 @@ def filter_even(image: np.ndarray, packed_response: np.ndarray) -> np.ndarray:
     """``real(ifft2(fft2(image) * response))`` for a response packed by :func:`pack_even_response`."""
     spectrum = cv2.dft(np.asarray(image, np.float64))
     spectrum *= packed_response
+    return inverse(spectrum)
+
+
+def spectrum(image: np.ndarray) -> np.ndarray:
+    """OpenCV's real DFT of ``image`` (float64, CCS-packed M x N): what :func:`filter_even`
+    multiplies, for callers that keep it (one image filtered by several responses)."""
+    return cv2.dft(np.asarray(image, np.float64))
+
+
+def filter_spectrum(spectrum: np.ndarray, packed_response: np.ndarray, subtract: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """:func:`filter_even` of the image whose :func:`spectrum` is given (left as it is), or, with
+    ``subtract``, of the difference of two images: the DFT is linear, so the spectrum of X - Y is
+    spectrum(X) - spectrum(Y) (to rounding, a few ulps of the spectrum's largest entries)."""
+    if subtract is None:
+        return inverse(spectrum * packed_response)
+    difference = spectrum - subtract
+    difference *= packed_response
+    return inverse(difference)
+
+
+def inverse(spectrum: np.ndarray) -> np.ndarray:
+    """The real image of a CCS-packed spectrum (OpenCV's inverse DFT, scaled by 1/MN)."""
     return cv2.idft(spectrum, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
 
 

@@ -125,6 +125,35 @@ def test_packed_real_dft_filter_equals_complex_fft(shape):
     assert spectral.packs(shape) and not spectral.packs((shape[0] + 1, shape[1]))
 
 
+def test_kept_spectra_filter_as_filter_even():
+    """A kept spectrum filtered (Q_CB) equals filter_even of the image bit for bit; the difference of
+    two kept spectra filtered (Q_CV) equals filter_even of the difference to rounding."""
+    x, y = (_textured(seed, (46, 200)).astype(np.float64) for seed in (7, 8))
+    response = spectral.pack_even_response(np.exp(-spectral.radial_frequencies(x.shape, 3.0)))
+    kept = spectral.spectrum(x)
+    kept.setflags(write=False)
+    np.testing.assert_array_equal(spectral.filter_spectrum(kept, response), spectral.filter_even(x, response))
+    np.testing.assert_allclose(spectral.filter_spectrum(kept, response, subtract=spectral.spectrum(y)),
+                               spectral.filter_even(x - y, response), rtol=0, atol=1e-11)
+    np.testing.assert_array_equal(kept, spectral.spectrum(x))  # left as it was
+
+
+@pytest.mark.parametrize("shape", [(40, 44), (41, 44)])
+def test_qcv_from_kept_spectra_equals_filtering_the_difference(monkeypatch, shape):
+    """Q_CV from the images' kept spectra (even sides) agrees with filtering each difference."""
+    from fusionbench.metrics import chen_varshney, image_memo
+
+    fused, a, b = (_textured(seed, shape) for seed in (1, 2, 3))
+    image_memo.clear()
+    value = chen_varshney.chen_varshney(a, b, fused)
+
+    def by_difference(source, key, fused, fused_key):
+        return chen_varshney.csf_filter(chen_blum.stretch_to_grey_levels(source)
+                                        - chen_blum.stretch_to_grey_levels(fused))
+    monkeypatch.setattr(chen_varshney, "_filtered_difference", by_difference)
+    assert value == pytest.approx(chen_varshney.chen_varshney(a, b, fused), rel=1e-12)
+
+
 def test_decimating_filter_equals_filter_then_every_other_sample(monkeypatch):
     image = _textured(6, (101, 77))
     kernel = filtering.gaussian_kernel_1d(9, 1.8)
