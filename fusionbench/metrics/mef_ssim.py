@@ -90,54 +90,49 @@ def desired_patches(*stack: np.ndarray) -> list[np.ndarray]:
     """The desired patch of every window of (a strip of) one scale, as maps of the stack alone:
     ``[a_1..a_K, mu_1..mu_K, s_r^2]``: the coefficients a_k of r = sum_k a_k (x_k - mu_k) (box
     statistics, see :func:`quality_map`), the exposures' Gaussian window means mu_k and the
-    Gaussian-weighted variance s_r^2 = sum_kl a_k a_l cov(x_k, x_l) of the desired patch."""
+    Gaussian-weighted variance s_r^2 = sum_kl a_k a_l cov(x_k, x_l) of the desired patch.
+
+    The per-window formulas run in compiled passes (:mod:`~fusionbench.metrics.window_kernels`:
+    NumPy's operations in order), the tangent and power vectorised in between
+    (:func:`consistency_exponent`, :func:`power`)."""
+    from . import window_kernels  # Numba: imported on first use
+
     stack = [exact_samples(image) for image in stack]
-    pairs = list(itertools.combinations_with_replacement(range(len(stack)), 2))
-    products = {(k, l): stack[k] * stack[l] for k, l in pairs}  # shared by box and Gaussian moments
-    coefficients = patch_coefficients(stack, products)
+    pairs = np.array(list(itertools.combinations_with_replacement(range(len(stack)), 2)), dtype=np.intp)
+    products = [stack[k] * stack[l] for k, l in pairs]  # shared by box and Gaussian moments
+    coefficients = patch_coefficients(stack, products, pairs)
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
-    means = [filter_valid(image, kernel) for image in stack]
-    desired_var = np.zeros_like(means[0])
-    for k, l in pairs:
-        covariance = filter_valid(products[k, l], kernel) - means[k] * means[l]
-        desired_var += (1.0 if k == l else 2.0) * coefficients[k] * coefficients[l] * covariance
+    # Stacked (contiguous) maps: the kernels' row loops vectorise.
+    means = np.stack([filter_valid(image, kernel) for image in stack])
+    desired_var = np.empty(means.shape[1:])
+    window_kernels.mef_desired_variance(coefficients, np.stack([filter_valid(product, kernel) for product in products]),
+                                        means, pairs, desired_var)
     return [*coefficients, *means, desired_var]
 
 
-def patch_coefficients(stack: list[np.ndarray], products: dict) -> list[np.ndarray]:
-    """Per window, the coefficients a_k of the desired patch r = sum_k a_k (x_k - mu_k) (box
-    statistics of the 11x11 window; ``products[k, l]`` = x_k x_l, k <= l): the weights
-    w_k / sum w / ed_k rescaled so that ||r|| = max_k ed_k (see :func:`quality_map`)."""
-    count = len(stack)
-    area = float(WINDOW_SIZE * WINDOW_SIZE)
-    pairs = list(products)
-    box_sums = [box_sum_valid(image, WINDOW_SIZE) for image in stack]
-    # scatter[k, l] = sum over the window of (x_k - mu_k)(x_l - mu_l)
-    scatter = {}
-    for k, l in pairs:
-        scatter[k, l] = scatter[l, k] = box_sum_valid(products[k, l], WINDOW_SIZE) - box_sums[k] * box_sums[l] / area
-    norms = [np.sqrt(np.maximum(scatter[k, k], 0.0)) for k in range(count)]
-    strengths = [norm + SIGNAL_OFFSET for norm in norms]
-    total_scatter = sum(scatter[k, l] * (1.0 if k == l else 2.0) for k, l in pairs)
-    consistency = (np.sqrt(np.maximum(total_scatter, 0.0)) + EPS) / (sum(norms) + EPS)
-    np.putmask(consistency, consistency > 1, 1 - EPS)
-    np.putmask(consistency, consistency < 0, EPS)
-    exponent = consistency_exponent(consistency)
-    weights = [power(strength / WINDOW_SIZE, exponent) + EPS for strength in strengths]
-    normaliser = sum(weights)
-    coefficients = [weight / normaliser / strength for weight, strength in zip(weights, strengths)]
-    desired_norm_sq = sum(coefficients[k] * coefficients[l] * scatter[k, l] * (1.0 if k == l else 2.0)
-                          for k, l in pairs)
-    desired_norm = np.sqrt(np.maximum(desired_norm_sq, 0.0))
-    max_strength = np.maximum.reduce(strengths)
-    rescale = np.divide(max_strength, desired_norm, out=np.ones_like(desired_norm), where=desired_norm > 0)
-    return [coefficient * rescale for coefficient in coefficients]
+def patch_coefficients(stack: list[np.ndarray], products: list[np.ndarray], pairs: np.ndarray) -> np.ndarray:
+    """Per window, the coefficients a_k of the desired patch r = sum_k a_k (x_k - mu_k), ``(K,
+    rows, columns)`` (box statistics of the 11x11 window; ``products[p]`` = x_k x_l for the p-th
+    pair k <= l): the weights w_k / sum w / ed_k rescaled so that ||r|| = max_k ed_k (see
+    :func:`quality_map`)."""
+    from . import window_kernels
+
+    box_sums = np.stack([box_sum_valid(image, WINDOW_SIZE) for image in stack])
+    box_products = np.stack([box_sum_valid(product, WINDOW_SIZE) for product in products])
+    scatter, strengths = np.empty(box_products.shape), np.empty(box_sums.shape)
+    angle = np.empty(box_sums.shape[1:])
+    window_kernels.mef_consistency(box_sums, box_products, pairs, float(WINDOW_SIZE * WINDOW_SIZE), SIGNAL_OFFSET,
+                                   EPS, scatter, strengths, angle)
+    powers = power(strengths / WINDOW_SIZE, consistency_exponent(angle))
+    coefficients = np.empty(strengths.shape)
+    window_kernels.mef_coefficients(powers, strengths, scatter, pairs, EPS, coefficients)
+    return coefficients
 
 
-def consistency_exponent(consistency: np.ndarray) -> np.ndarray:
-    """p = min(tan(pi R / 2), 10). The tangent is only evaluated below atan(10) (plus a margin far
-    above its rounding): above, tan exceeds 10 and p is 10 whatever it returns."""
-    angle = np.pi / 2 * consistency
+def consistency_exponent(angle: np.ndarray) -> np.ndarray:
+    """p = min(tan(angle), 10) for the angles pi R / 2. The tangent is only evaluated below
+    atan(10) (plus a margin far above its rounding): above, tan exceeds 10 and p is 10 whatever
+    it returns."""
     exponent = np.full_like(angle, MAX_EXPONENT)
     np.tan(angle, out=exponent, where=angle < TANGENT_LIMIT)
     return np.minimum(exponent, MAX_EXPONENT, out=exponent)
@@ -145,11 +140,12 @@ def consistency_exponent(consistency: np.ndarray) -> np.ndarray:
 
 def power(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
     """base ** exponent for base > 0 as exp(exponent log base) with OpenCV's vectorised exp and
-    log (5x faster than NumPy's pow here). Relative error below 1e-14 for the exponents 0..10 and
-    bases 1e-4..1e3 of MEF-SSIM's weights, against pow's 1 ulp."""
-    logarithm = cv2.log(base)
+    log (5x faster than NumPy's pow here); ``exponent`` broadcasts against ``base``. Relative error
+    below 1e-14 for the exponents 0..10 and bases 1e-4..1e3 of MEF-SSIM's weights, against pow's
+    1 ulp."""
+    logarithm = cv2.log(base.reshape(-1, base.shape[-1])).reshape(base.shape)  # OpenCV takes 2-D
     logarithm *= exponent
-    return cv2.exp(logarithm)
+    return cv2.exp(logarithm.reshape(-1, base.shape[-1])).reshape(base.shape)
 
 
 def fused_quality(stack: Sequence[np.ndarray], fused: np.ndarray, desired: Sequence[np.ndarray]) -> np.ndarray:

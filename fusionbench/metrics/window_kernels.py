@@ -13,6 +13,7 @@ anyway); kernels are cached on disk where a cache directory is writable.
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 
 def _compile(function):
@@ -115,3 +116,83 @@ def mef_quality(cross, desired_var, fused_square_mean, mean_f, stability, out):
         for j in range(out.shape[1]):
             fused_var = fused_square_mean[i, j] - mean_f[i, j] * mean_f[i, j]
             out[i, j] = (2.0 * cross[i, j] + stability) / (desired_var[i, j] + fused_var + stability)
+
+
+@_compile
+def mef_consistency(box_sums, box_products, pairs, area, offset, eps, scatter, strengths, angle):
+    """MEF-SSIM's box statistics per window (:func:`fusionbench.metrics.mef_ssim.desired_patches`):
+    from the exposures' box sums (K, H, W) and their products' box sums (P, H, W, in ``pairs``
+    order k <= l), the scatter sum (x_k - mu_k)(x_l - mu_l) (P, H, W), the signal strengths
+    ed_k = ||x_k - mu_k|| + 0.001 (K, H, W) and the angle pi R / 2 of the clipped consistency R.
+    Row by row, each operation along the row (vectorised)."""
+    columns = angle.shape[1]
+    total, norm_sum = np.empty(columns), np.empty(columns)
+    for i in range(angle.shape[0]):
+        total[:] = 0.0
+        norm_sum[:] = 0.0
+        for p in range(pairs.shape[0]):
+            k, l = pairs[p, 0], pairs[p, 1]
+            factor = 1.0 if k == l else 2.0
+            for j in range(columns):
+                value = box_products[p, i, j] - box_sums[k, i, j] * box_sums[l, i, j] / area
+                scatter[p, i, j] = value
+                total[j] += value * factor
+        for p in range(pairs.shape[0]):
+            k = pairs[p, 0]
+            if k == pairs[p, 1]:
+                for j in range(columns):
+                    norm = np.sqrt(max(scatter[p, i, j], 0.0))
+                    strengths[k, i, j] = norm + offset
+                    norm_sum[j] += norm
+        for j in range(columns):
+            consistency = (np.sqrt(max(total[j], 0.0)) + eps) / (norm_sum[j] + eps)
+            consistency = 1 - eps if consistency > 1 else consistency
+            consistency = eps if consistency < 0 else consistency
+            angle[i, j] = np.pi / 2 * consistency
+
+
+@_compile
+def mef_coefficients(powers, strengths, scatter, pairs, eps, coefficients):
+    """Coefficients a_k of the desired patch per window: w_k = (ed_k/11)^p + eps (``powers`` the
+    power), a_k = w_k / sum w / ed_k, rescaled so that ||r|| = max_k ed_k where ||r|| > 0."""
+    count, columns = powers.shape[0], powers.shape[2]
+    normaliser, norm_square, largest = np.empty(columns), np.empty(columns), np.empty(columns)
+    for i in range(powers.shape[1]):
+        normaliser[:] = 0.0
+        norm_square[:] = 0.0
+        for k in range(count):
+            for j in range(columns):
+                weight = powers[k, i, j] + eps
+                coefficients[k, i, j] = weight
+                normaliser[j] += weight
+        for k in range(count):
+            for j in range(columns):
+                coefficients[k, i, j] = coefficients[k, i, j] / normaliser[j] / strengths[k, i, j]
+        for p in range(pairs.shape[0]):
+            k, l = pairs[p, 0], pairs[p, 1]
+            factor = 1.0 if k == l else 2.0
+            for j in range(columns):
+                norm_square[j] += coefficients[k, i, j] * coefficients[l, i, j] * scatter[p, i, j] * factor
+        largest[:] = strengths[0, i]
+        for k in range(1, count):
+            for j in range(columns):
+                largest[j] = max(largest[j], strengths[k, i, j])
+        for j in range(columns):
+            desired_norm = np.sqrt(max(norm_square[j], 0.0))
+            largest[j] = largest[j] / desired_norm if desired_norm > 0 else 1.0  # the rescale
+        for k in range(count):
+            for j in range(columns):
+                coefficients[k, i, j] *= largest[j]
+
+
+@_compile
+def mef_desired_variance(coefficients, gaussian_products, means, pairs, out):
+    """s_r^2 = sum over pairs k <= l of (1 or 2) a_k a_l (E[x_k x_l] - mu_k mu_l), Gaussian moments."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+        for p in range(pairs.shape[0]):
+            k, l = pairs[p, 0], pairs[p, 1]
+            factor = 1.0 if k == l else 2.0
+            for j in range(out.shape[1]):
+                covariance = gaussian_products[p, i, j] - means[k, i, j] * means[l, i, j]
+                out[i, j] += factor * coefficients[k, i, j] * coefficients[l, i, j] * covariance
