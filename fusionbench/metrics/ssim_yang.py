@@ -1,6 +1,8 @@
 """ISSIM (Q_Y): Yang, Zhang, Wang & Liu's SSIM-based fusion metric (2008), with a defined flat-window rule."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from ..registry import register_metric
@@ -66,9 +68,10 @@ def issim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     The released ``metricYang.m`` returns NaN or arbitrary ratios on flat windows (0/0 in lambda,
     floating-point residue against C = 2e-16); this implementation equals it to 10 digits wherever
     no window is flat, and is defined everywhere (a constant image pair scores 1 when all three
-    images are equal and constant). The map is computed in strips (:func:`yang_score_map`); the
-    sources' parts of images up to :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept
-    for the item's other fused images (:func:`source_maps`).
+    images are equal and constant). The map is computed in strips (:func:`kept_score_map`, the
+    compiled form of :func:`yang_score_map`); the sources' parts of images up to
+    :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept for the item's other fused
+    images (:func:`source_maps`).
     """
     first, second = sources
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
@@ -76,28 +79,32 @@ def issim(fused: np.ndarray, sources: list[np.ndarray]) -> float:
     kept = source_maps(distinct) if kept_maps.worth_keeping(fused.shape) else None
 
     def strip_scores(rows, fused_strip, *source_strips):
-        if kept is None:
-            return (yang_score_map(source_strips[0], fused_strip, *source_strips[1:], kernel=kernel),)
-        return (kept_score_map(source_strips, fused_strip, [maps[..., rows, :] for maps in kept], kernel),)
+        maps = source_strip_maps(source_strips, kernel) if kept is None else [part[..., rows, :] for part in kept]
+        return (kept_score_map(source_strips, fused_strip, maps, kernel),)
 
     score, = valid_maps(strip_scores, [fused, *distinct], WINDOW_SIZE, with_rows=True)
     return float(np.mean(score))
 
 
 def source_maps(sources: list[np.ndarray]) -> list[np.ndarray]:
-    """Kept by content for the item's other fused images (:mod:`~fusionbench.metrics.kept_maps`):
-    each source's guarded mean and variance ``(2, rows, columns)``, then for two sources their
-    :func:`weighting_rule` map."""
+    """The sources' part of Q_Y, kept by content for the item's other fused images
+    (:mod:`~fusionbench.metrics.kept_maps`): each source's guarded mean and variance ``(2, rows,
+    columns)``, then for two sources their :func:`weighting_rule` map (from the kept moments)."""
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
     keys = kept_maps.image_keys(sources)
     maps = [kept_maps.kept("ssim_yang.moments", (key,), lambda source=source: kept_maps.whole_valid_maps(
         lambda strip: _moments(GuardedStatistics(strip, kernel)), [source], WINDOW_SIZE, 2))
         for source, key in zip(sources, keys)]
     if len(sources) == 2:
-        maps.append(kept_maps.kept("ssim_yang.weighting_rule", keys, lambda: kept_maps.whole_valid_maps(
-            lambda *strips: (weighting_rule(*pair_maps(*(GuardedStatistics(strip, kernel) for strip in strips))),),
-            sources, WINDOW_SIZE, 1)[0]))
+        maps.append(kept_maps.kept("ssim_yang.weighting_rule", keys,
+                                   lambda: weighting_rule(sources, maps, kernel)))
     return maps
+
+
+def source_strip_maps(sources: tuple[np.ndarray, ...], kernel: np.ndarray) -> list[np.ndarray]:
+    """:func:`source_maps` of a strip of the sources, not kept (large images)."""
+    maps = [np.stack(_moments(GuardedStatistics(source, kernel))) for source in sources]
+    return maps + [weighting_rule(sources, maps, kernel)] if len(sources) == 2 else maps
 
 
 def _moments(statistics: GuardedStatistics) -> tuple[np.ndarray, np.ndarray]:
@@ -114,10 +121,18 @@ def pair_maps(first: GuardedStatistics, second: GuardedStatistics) -> tuple[np.n
     return similarity, weight
 
 
-def weighting_rule(similarity: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def weighting_rule(sources: Sequence[np.ndarray], moments: list[np.ndarray], kernel: np.ndarray) -> np.ndarray:
     """lambda (0..1) where SSIM(A, B) >= 0.75 (the weighted rule applies), -1 elsewhere (the max
-    rule): the sources' part of Q_Y in one map."""
-    return np.where(similarity >= SIMILARITY_THRESHOLD, weight, -1.0)
+    rule): the sources' part of Q_Y in one map, from their guarded ``moments`` (mean, variance),
+    by the compiled :func:`~fusionbench.metrics.window_kernels.yang_rule` (:func:`pair_maps`'
+    operations)."""
+    from . import window_kernels  # Numba: imported on first use
+
+    product = filter_valid(exact_samples(sources[0]) * exact_samples(sources[1]), kernel)
+    rule = np.empty_like(product)
+    window_kernels.yang_rule(moments[0][0], moments[0][1], moments[1][0], moments[1][1], product, FLAT_VARIANCE,
+                             SIMILARITY_THRESHOLD, C1, C2, rule)
+    return rule
 
 
 def kept_score_map(sources: tuple[np.ndarray, ...], fused: np.ndarray, kept: list[np.ndarray],

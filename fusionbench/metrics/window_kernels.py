@@ -49,6 +49,20 @@ def _guarded_ssim(mx, vx, my, vy, product, flat_variance, c1, c2):
 
 
 @_compile
+def yang_rule(mean_1, var_1, mean_2, var_2, product, flat_variance, threshold, c1, c2, out):
+    """The sources' weighting rule of Q_Y per window: lambda = s_A^2 / (s_A^2 + s_B^2) (0.5 where
+    both are 0) where SSIM(A, B) >= ``threshold``, else -1 (the max rule), from the guarded
+    moments (:func:`fusionbench.metrics.ssim_yang.pair_maps`)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            similarity = _guarded_ssim(mean_1[i, j], var_1[i, j], mean_2[i, j], var_2[i, j], product[i, j],
+                                       flat_variance, c1, c2)
+            total = var_1[i, j] + var_2[i, j]
+            weight = var_1[i, j] / total if total > 0 else 0.5
+            out[i, j] = weight if similarity >= threshold else -1.0
+
+
+@_compile
 def yang_score(mean_1, var_1, product_1, mean_2, var_2, product_2, mean_f, var_f, rule,
                flat_variance, c1, c2, out):
     """Q_Y per window from the guarded moments and the sources' weighting rule (lambda, or -1
