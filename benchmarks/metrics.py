@@ -11,7 +11,9 @@ Measures what a run's worker does for each fused image: every applicable metric,
   repeat): a worker's first fused image of an item;
 * ``kept``: the same on a new fused image of the same sources each repeat, the maps that depend
   on the sources alone kept from the images before (:mod:`fusionbench.metrics.kept_maps`): the
-  worker's other fused images of the item (a run plans its tasks item by item);
+  worker's other fused images of the item (a run plans its tasks item by item). Images above
+  ``kept_maps.KEPT_PIXELS`` (279,620: the 768x576 pair) keep nothing, so there it equals ``cold``
+  but for Q_CB's own memo;
 * ``per call``: ``compute_metrics([name], fused, sources)`` after clearing the memo, a fresh
   conversion every call.
 

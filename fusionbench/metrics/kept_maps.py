@@ -9,9 +9,12 @@ images it was computed from, so a hit returns exactly what the computation retur
 input and no value can change.
 
 Only images of at most :data:`KEPT_PIXELS` pixels are kept: whole maps are stored, and all of an
-item's kept maps (about 150 bytes per pixel for a pair: 18 float64 maps, plus Q_CB's contrasts)
-must fit the memo's budget together, or the metrics would evict each other's maps every fused
-image. Larger images are computed strip by strip as before, so memory stays bounded on large pairs.
+item's kept maps must fit the memo's budget together with what one fused image adds, or the
+metrics evict each other's maps every fused image (least recently used goes first, and a fused
+image's maps are younger than the sources' maps used before them). A pair's kept maps take about
+155 bytes per pixel (some 19 float64 maps over the metrics' scales), Q_CB's about 50 more (its
+sources' and one fused image's contrasts and spectra). Larger images are computed strip by strip
+as before, so memory stays bounded on large pairs.
 """
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ import numpy as np
 from . import image_memo
 from .filtering import WindowStatistics, check_window_fits, gaussian_kernel_1d, valid_strips
 
-#: Largest image (pixels) whose source-only maps are kept: 200 bytes per pixel of the memo's
-#: budget (335,544 pixels: 640x480 and 630x460 pairs, not 768x576).
-KEPT_PIXELS = image_memo.MEMO_BYTES // 200
+#: Largest image (pixels) whose source-only maps are kept: 240 bytes per pixel of the memo's
+#: budget, a margin over the ~205 used (279,620 pixels: 520x520 and 568x444 pairs, not 640x480).
+KEPT_PIXELS = image_memo.MEMO_BYTES // 240
 
 #: The memo hashes the image it is given; the keys here are hashed beforehand (once per call).
 _NOTHING_TO_HASH = np.empty(0, np.uint8)

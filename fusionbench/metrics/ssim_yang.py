@@ -162,7 +162,9 @@ def combined_score(similar: np.ndarray, ssim_first: np.ndarray, ssim_second: np.
 
 def yang_score_map(first: np.ndarray, fused: np.ndarray, second: np.ndarray | None = None, *,
                    kernel: np.ndarray) -> np.ndarray:
-    """Per-window Q_Y of (a strip of) the images; ``second=None`` means the first source twice."""
+    """Per-window Q_Y of (a strip of) the images; ``second=None`` means the first source twice.
+    The readable NumPy form of what :func:`kept_score_map` computes by compiled kernels (a test
+    holds them equal bit for bit)."""
     stats_first, stats_fused = GuardedStatistics(first, kernel), GuardedStatistics(fused, kernel)
     stats_second = stats_first if second is None else GuardedStatistics(second, kernel)
     similarity, weight = pair_maps(stats_first, stats_second)

@@ -62,7 +62,9 @@ def pyramid(image: np.ndarray, key: tuple | None = None) -> list[np.ndarray]:
 def channel_terms(source: WindowStatistics, fused: WindowStatistics,
                   var_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(g, s_x^2, s_v^2)`` of one source against the fused image (Sheikh & Bovik's pixel-domain
-    VIF channel, as revised by Han et al.); ``var_y`` is the fused variance clamped at 0.
+    VIF channel, as revised by Han et al.); ``var_y`` is the fused variance clamped at 0. The
+    readable NumPy form of what :func:`~fusionbench.metrics.window_kernels.viff_log_arguments`
+    computes per window (a test holds them equal bit for bit).
 
     With sigma^2 = E[x^2]-mu^2 clamped at 0, g = s_xy/(s_x^2+1e-10), s_v^2 = s_y^2 - g s_xy, then
     in this order: s_x^2 < 1e-10 -> g=0, s_v^2=s_y^2, s_x^2=0; s_y^2 < 1e-10 -> g=0, s_v^2=0;
