@@ -224,10 +224,12 @@ def chen_blum(fused: np.ndarray, sources: list[np.ndarray], *, stretch: bool = F
     if fused.size <= WHOLE_IMAGE_PIXELS:
         kind = ("chen_blum.masked_contrast", stretch, normalised_gaussians)
         keys = [image_memo.content_key(image) for image in images]  # one hash per image for both maps
-        contrasts = [image_memo.memoized(kind, image, partial(_whole_masked_contrast, image, stretch,
-                                                              normalised_gaussians, key), key)
-                     for image, key in zip(images, keys)]
-        return float(np.mean(_contrast_preservation(*contrasts)))
+        # Sources first, the last one first: they are the maps other calls share (VIFB's infrared
+        # plane with every colour plane, run in threads), so a thread that waits for one waits least.
+        contrasts = {index: image_memo.memoized(kind, images[index], partial(
+            _whole_masked_contrast, images[index], stretch, normalised_gaussians, keys[index]), keys[index])
+            for index in reversed(range(len(images)))}
+        return float(np.mean(_contrast_preservation(*(contrasts[index] for index in range(len(images))))))
     if stretch:
         images = [stretch_to_grey_levels(image) for image in images]
     filtered = [csf_filter(image) for image in images]

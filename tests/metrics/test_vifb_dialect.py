@@ -67,6 +67,29 @@ def test_vifb_single_channel_infrared_pairs_with_every_plane():
             compute_in_dialect("vifb", metric, fused, [visible, stacked]), rel=1e-12, abs=1e-12)
 
 
+def test_vifb_values_do_not_depend_on_plane_threads(monkeypatch):
+    """The planes of the expensive metrics run in threads (3 by default on 2 CPUs or more); the
+    value is the planes' mean in plane order whatever the threads, and maps shared between
+    planes (the single infrared plane's) are computed once and waited for."""
+    from fusionbench.metrics import image_memo
+
+    generator = np.random.default_rng(5)
+    fused, visible = (generator.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(2))
+    infrared = generator.integers(0, 256, (48, 64), dtype=np.uint8)
+    values = {}
+    for workers in ("1", "2", "3"):
+        monkeypatch.setenv("FUSIONBENCH_PLANE_WORKERS", workers)
+        image_memo.clear()
+        values[workers] = [compute_in_dialect("vifb", metric, fused, [visible, infrared])
+                           for metric in ("Qabf", "Qcb", "Qcv", "SSIM")]
+    assert values["1"] == values["2"] == values["3"]
+    monkeypatch.delenv("FUSIONBENCH_PLANE_WORKERS")
+    monkeypatch.delenv("FUSIONBENCH_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    from fusionbench.metrics.dialects import plane_workers
+    assert plane_workers() == 3
+
+
 # --- VIFB's published values ----------------------------------------------------------------------
 
 def _locate(relative: str):
