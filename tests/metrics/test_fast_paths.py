@@ -309,6 +309,10 @@ def test_qcv_compiled_gradient_power_and_block_sums_equal_the_reference(shape):
                                       chen_varshney.block_sums(expected))
 
 
+def test_qcb_and_qcv_kernels_compile_ahead():
+    chen_blum.compile_kernels()  # what a driver calls before its workers start
+
+
 def test_image_memo_keeps_by_content_and_waits_for_a_computation_in_progress():
     import threading
 
