@@ -49,11 +49,29 @@ def csf_filter(image: np.ndarray) -> np.ndarray:
     return np.fft.irfft2(np.fft.rfft2(image) * mannos_sakrison(image.shape), s=image.shape)
 
 
-def block_sums(values: np.ndarray, size: int = WINDOW) -> np.ndarray:
-    """Sums over size x size blocks from the top-left, partial blocks at the right and bottom
-    padded with zeros (MATLAB ``blkproc(values, [size size], [0 0], @(x) sum(x(:)))``). Sides that
-    are multiples of ``size`` are summed in place: the same array layout, so the same sums as the
-    padded copy's, without the copy."""
+def block_sums(values: np.ndarray, size: int = WINDOW, square: bool = False) -> np.ndarray:
+    """Sums over size x size blocks from the top-left (of the squared values if ``square``),
+    partial blocks at the right and bottom padded with zeros (MATLAB ``blkproc(values, [size
+    size], [0 0], @(x) sum(x(:)))``).
+
+    16x16 blocks, two block columns or more: one compiled pass in NumPy's order of the reference
+    (:func:`fusionbench.metrics.chen_varshney_kernel.block_sums_16`, equal bit for bit, 0.3 ms
+    instead of 1.1 for 768x576 with the squares); with one block column NumPy merges each block's
+    rows into one pairwise sum, so those (and other sizes) take :func:`block_sums_reference`.
+    """
+    rows, columns = -(-values.shape[0] // size), -(-values.shape[1] // size)
+    if size != 16 or columns < 2:
+        return block_sums_reference(values * values if square else values, size)
+    from . import chen_varshney_kernel  # Numba: imported on first use
+
+    sums = np.empty((rows, columns))
+    chen_varshney_kernel.block_sums_16(np.ascontiguousarray(values, np.float64), square, sums)
+    return sums
+
+
+def block_sums_reference(values: np.ndarray, size: int = WINDOW) -> np.ndarray:
+    """:func:`block_sums` by NumPy: the blocks of a zero-padded copy summed over their two axes
+    (sides that are multiples of ``size``: in place, the same layout and so the same sums)."""
     rows, columns = -(-values.shape[0] // size), -(-values.shape[1] // size)
     if (rows * size, columns * size) == values.shape and values.flags.c_contiguous:
         padded = values
@@ -84,7 +102,7 @@ def chen_varshney(first: np.ndarray, second: np.ndarray, fused: np.ndarray) -> f
         saliencies.append(image_memo.memoized("chen_varshney.saliency", source,
                                               partial(_block_saliency_of_levels, source), key))
         difference = _filtered_difference(source, key, fused, fused_key)
-        distortions.append(block_sums(difference * difference) / (WINDOW * WINDOW))
+        distortions.append(block_sums(difference, square=True) / (WINDOW * WINDOW))
     numerator = float(np.sum(saliencies[0] * distortions[0] + saliencies[1] * distortions[1]))
     denominator = float(np.sum(saliencies[0] + saliencies[1]))
     return numerator / denominator

@@ -293,20 +293,37 @@ def test_qcb_compiled_contrast_equals_opencv_and_numpy(shape):
 
 
 @pytest.mark.parametrize("shape", [(97, 131), (64, 48), (1, 5), (5, 1), (2, 2)])
-def test_qcv_compiled_gradient_power_and_block_sums_equal_the_reference(shape):
+def test_qcv_compiled_gradient_power_equals_the_reference(shape):
     """Q_CV's compiled g^5 map equals OpenCV's Sobel + NumPy bit for bit on stretched levels (also
-    0/255 extremes), and block sums of whole blocks (no padded copy) equal the padded copy's."""
+    0/255 extremes)."""
     from fusionbench.metrics import chen_varshney
 
     extreme = np.where(np.random.default_rng(9).random(shape) < 0.5, 0, 255).astype(np.uint8)
     for image in (_textured(6, shape), extreme):
         stretched = chen_blum.stretch_to_grey_levels(image)
         expected = chen_varshney.gradient_power_reference(stretched)
-        np.testing.assert_array_equal(chen_varshney._block_saliency(stretched), chen_varshney.block_sums(expected))
-        padded = np.zeros((-(-shape[0] // 16) * 16 + 16, -(-shape[1] // 16) * 16))
-        padded[:shape[0], :shape[1]] = expected
-        np.testing.assert_array_equal(chen_varshney.block_sums(padded)[:-1],
-                                      chen_varshney.block_sums(expected))
+        np.testing.assert_array_equal(chen_varshney._block_saliency(stretched),
+                                      chen_varshney.block_sums_reference(expected))
+
+
+@pytest.mark.parametrize("shape", [(576, 768), (97, 131), (64, 48), (16, 32), (17, 33), (1, 40), (40, 17), (16, 16),
+                                   (5, 1)])
+def test_qcv_block_sums_equal_numpy_bit_for_bit(shape):
+    """The compiled 16x16 block sums follow NumPy's summation order exactly (values spanning 10
+    orders of magnitude, so any other order would show), with and without squaring; the in-place
+    NumPy sum of whole blocks equals the padded copy's."""
+    from fusionbench.metrics import chen_varshney
+
+    generator = np.random.default_rng(11)
+    for _ in range(3):
+        values = generator.standard_normal(shape) * 10.0 ** generator.integers(-5, 5, size=shape)
+        for square in (False, True):
+            np.testing.assert_array_equal(chen_varshney.block_sums(values, square=square),
+                                          chen_varshney.block_sums_reference(values * values if square else values))
+    padded = np.zeros((-(-shape[0] // 16) * 16 + 16, -(-shape[1] // 16) * 16))
+    padded[:shape[0], :shape[1]] = values
+    np.testing.assert_array_equal(chen_varshney.block_sums_reference(padded)[:-1],
+                                  chen_varshney.block_sums_reference(values))
 
 
 def test_qcb_and_qcv_kernels_compile_ahead():
