@@ -254,11 +254,14 @@ def compile_kernels() -> None:
 def _whole_masked_contrast(image: np.ndarray, stretch: bool, normalised: bool, key: tuple | None = None
                            ) -> np.ndarray:
     """C' of one whole image: stretched (if asked), CSF-filtered, masked contrast. Where the CSF
-    goes through OpenCV's real DFT the image's spectrum is kept by content (:func:`image_spectrum`;
-    Q_CV filters the same stretched images by another CSF); ``key``: the image's content key."""
+    goes through OpenCV's real DFT a stretched image's spectrum is kept by content
+    (:func:`image_spectrum`: Q_CV filters the same stretched images by another CSF; unstretched
+    ones meet no other user, so their spectra take no room in the memo); ``key``: the image's
+    content key."""
     if spectral.packs(image.shape) and image.size <= CACHED_CSF_PIXELS:
         packed = spectral.packed_response(_radial_response, image.shape, DEGREES_PER_IMAGE)
-        filtered = spectral.filter_spectrum(image_spectrum(image, stretch, key), packed)
+        spectrum = image_spectrum(image, stretch, key) if stretch else spectral.spectrum(image)
+        filtered = spectral.filter_spectrum(spectrum, packed)
     else:
         filtered = csf_filter(stretch_to_grey_levels(image) if stretch else image)
     return masked_contrast(filtered, slice(None), normalised)
