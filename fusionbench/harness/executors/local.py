@@ -180,12 +180,25 @@ class LocalExecutor(Executor):
             if worker.connection in ready:
                 result = self._read(worker)
                 if result is not None:
+                    self._send_next(worker, queue)  # it computes while the driver stores this result
                     yield result
             if worker.busy is not None and (worker.process.sentinel in ready or not worker.process.is_alive()):
                 yield from self._replace(worker, queue, worker_death_cause(self._exit_code(worker)))
             elif worker.busy is not None and self._timed_out(worker):
                 worker.process.kill()
                 yield from self._replace(worker, queue, f"timeout after {self.item_timeout:g} s")
+
+    def _send_next(self, worker: _Worker, queue: deque) -> None:
+        """Give an idle, live worker the next order now rather than after the result is stored
+        (writing a fused PNG with fsync takes the driver a few ms, 6% of a VIFB run's worker time)."""
+        if not queue or worker.busy is not None or not worker.process.is_alive():
+            return
+        order = queue.popleft()
+        try:
+            worker.send(order)
+        except OSError:  # it died meanwhile: the order goes back; its sentinel says why
+            worker.busy = None
+            queue.appendleft(order)
 
     def _read(self, worker: _Worker) -> WorkResult | None:
         """Take every message the worker has sent; the result once its order is done."""
