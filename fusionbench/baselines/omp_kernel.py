@@ -15,21 +15,18 @@ holds the loops, written for the compiler:
 """
 from __future__ import annotations
 
-import numba
+from functools import partial
+
 import numpy as np
+
+from ..numba_kernels import compiled_kernel
 
 #: OMP-Box's thresholds for "inner product too small" and "atoms dependent".
 NEGLIGIBLE = 1e-14
 _FASTMATH = {"reassoc", "contract"}
 
 
-def _compile(function):
-    """``numba.njit`` with an on-disk cache where one can be written (else compile once per process)."""
-    options = dict(nogil=True, fastmath=_FASTMATH)
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # numba finds no writable cache directory (read-only install, no home)
-        return numba.njit(**options)(function)
+_compile = partial(compiled_kernel, nogil=True, fastmath=_FASTMATH)
 
 
 @_compile

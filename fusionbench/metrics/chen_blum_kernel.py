@@ -23,22 +23,17 @@ on disk where a cache directory is writable.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ..numba_kernels import compiled_kernel
 
 
 def _compile(function=None, **options):
-    """``numba.njit(nogil=True, error_model="numpy", **options)`` with an on-disk cache where one
-    can be written, else compiled once per process. ``@_compile(option=...)`` passes options.
-    nogil: planes run in threads. NumPy's error model: x/0 is inf or nan as in NumPy, not an
-    exception, so divisions need no check and vectorise (the masking 1.4 -> 0.4 ms)."""
-    if function is None:
-        return lambda decorated: _compile(decorated, **options)
-    options = {"nogil": True, "error_model": "numpy", **options}
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # no writable cache directory
-        return numba.njit(**options)(function)
+    """:func:`~fusionbench.numba_kernels.compiled_kernel` with ``nogil=True, error_model="numpy"``;
+    ``@_compile(option=...)`` adds options. nogil: planes run in threads. NumPy's error model: x/0
+    is inf or nan as in NumPy, not an exception, so divisions need no check and vectorise (the
+    masking 1.4 -> 0.4 ms)."""
+    return compiled_kernel(function, **{"nogil": True, "error_model": "numpy", **options})
 
 
 #: Taps added per pass over a row: the partial sums stay in registers for 5 taps instead of one

@@ -10,18 +10,15 @@ NumPy one bit for bit. Imported on Q_CV's first use (Numba costs ~0.3 s to impor
 from __future__ import annotations
 
 import math
+from functools import partial
 
-import numba
 import numpy as np
 
+from ..numba_kernels import compiled_kernel
 
-def _compile(function):
-    """``numba.njit(nogil=True, error_model="numpy")`` (planes run in threads; no division
-    checks) with an on-disk cache where one can be written, else compiled once per process."""
-    try:
-        return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
-    except RuntimeError:  # no writable cache directory
-        return numba.njit(nogil=True, error_model="numpy")(function)
+
+#: Planes run in threads (nogil); NumPy's error model: no division checks.
+_compile = partial(compiled_kernel, nogil=True, error_model="numpy")
 
 
 @_compile

@@ -12,17 +12,15 @@ anyway); kernels are cached on disk where a cache directory is writable.
 """
 from __future__ import annotations
 
-import numba
+from functools import partial
+
 import numpy as np
 
+from ..numba_kernels import compiled_kernel
 
-def _compile(function):
-    """``numba.njit(nogil=True)`` with an on-disk cache where one can be written. No fast-math:
-    each operation rounds as NumPy's does."""
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError:  # no writable cache directory: compile once per process
-        return numba.njit(nogil=True)(function)
+
+#: No fast-math: each operation rounds as NumPy's does.
+_compile = partial(compiled_kernel, nogil=True)
 
 
 @_compile

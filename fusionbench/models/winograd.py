@@ -36,10 +36,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from typing import Callable, Iterator
 
 import numba
 import numpy as np
+
+from ..numba_kernels import compiled_kernel
 
 #: Output tile side (F(4x4, 3x3)) and input tile side.
 TILE = 4
@@ -61,13 +64,7 @@ _BLOCK_VALUES = 1 << 20
 _FASTMATH = {"contract"}
 
 
-def _compile(function):
-    """``numba.njit(nogil=True)`` with an on-disk cache where one can be written."""
-    options = dict(nogil=True, fastmath=_FASTMATH)
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # no writable cache directory: compile once per process
-        return numba.njit(**options)(function)
+_compile = partial(compiled_kernel, nogil=True, fastmath=_FASTMATH)
 
 
 def tile_grid(height: int, width: int) -> tuple[int, int]:
