@@ -23,10 +23,10 @@ from .settings import RunSettings
 from .suites import get_suite, list_suites
 from .threads import default_threads_per_worker
 
-#: Algorithms whose compiled kernels are built once in the driver, before workers start.
-_KERNELS_TO_COMPILE = {"lpsr": ("fusionbench.baselines.sparse_coding", "compile_kernel")}
-#: The same by algorithm factory: every IFCNN (official or trained) runs CONV3 by Winograd on the CPU.
-_FACTORY_KERNELS_TO_COMPILE = {
+#: Algorithm factories whose compiled kernels are built once in the driver, before workers start:
+#: LP-SR's OMP, and every IFCNN's (official or trained) CPU Winograd for CONV3.
+_KERNELS_TO_COMPILE = {
+    "fusionbench.baselines.lpsr.fuse": ("fusionbench.baselines.sparse_coding", "compile_kernel"),
     "fusionbench.models.algorithms.IFCNNFusion": ("fusionbench.models.winograd_channels_last", "compile_kernels")}
 
 
@@ -76,8 +76,8 @@ def compile_kernels(plan: Plan) -> None:
     for algorithm in {task.algorithm for task in plan.tasks}:
         factory = getattr(ALGORITHMS.get(algorithm), "factory", None)
         factory_name = f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', '')}"
-        kernels.update(table[key] for table, key in ((_KERNELS_TO_COMPILE, algorithm),
-                                                     (_FACTORY_KERNELS_TO_COMPILE, factory_name)) if key in table)
+        if factory_name in _KERNELS_TO_COMPILE:
+            kernels.add(_KERNELS_TO_COMPILE[factory_name])
     for module, function in sorted(kernels):
         getattr(importlib.import_module(module), function)()
     warm_metrics(plan)

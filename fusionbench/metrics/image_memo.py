@@ -37,11 +37,12 @@ def content_key(image: np.ndarray) -> tuple:
     return data.dtype.str, data.shape, hashlib.sha256(data.view(np.uint8).reshape(-1)).digest()
 
 
-def memoized(kind: Hashable, image: np.ndarray, compute: Callable[[], np.ndarray], key: tuple | None = None
+def memoized(kind: Hashable, image: np.ndarray | None, compute: Callable[[], np.ndarray], key: tuple | None = None
              ) -> np.ndarray:
     """``compute()`` (a map of ``image``), or what it returned before for ``kind`` and equal
     ``image``. ``key``: ``content_key(image)`` when the caller has it already (several maps of one
-    image: one hash). The returned array is read-only (it may be shared)."""
+    image: one hash), or the content keys of several images a map depends on (``image`` None).
+    The returned array is read-only (it may be shared)."""
     key = (kind, content_key(image) if key is None else key)
     with _LOCK:
         entry = _ENTRIES.get(key)

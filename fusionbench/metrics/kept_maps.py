@@ -29,11 +29,6 @@ from .filtering import WindowStatistics, check_window_fits, gaussian_kernel_1d, 
 #: budget, a margin over the ~205 used (279,620 pixels: 520x520 and 568x444 pairs, not 640x480).
 KEPT_PIXELS = image_memo.MEMO_BYTES // 240
 
-#: The memo hashes the image it is given; the keys here are hashed beforehand (once per call).
-_NOTHING_TO_HASH = np.empty(0, np.uint8)
-_NOTHING_TO_HASH.setflags(write=False)
-
-
 def worth_keeping(shape: tuple[int, ...]) -> bool:
     """True when maps of an image of this shape are kept."""
     return shape[0] * shape[1] <= KEPT_PIXELS
@@ -48,7 +43,7 @@ def image_keys(images: Sequence[np.ndarray]) -> tuple:
 def kept(kind: Hashable, keys: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """``compute()``, or what it returned before for ``kind`` and images of equal content
     (``keys`` from :func:`image_keys`). Read-only."""
-    return image_memo.memoized((kind, *keys), _NOTHING_TO_HASH, compute)
+    return image_memo.memoized(kind, None, compute, keys)
 
 
 def whole_valid_maps(compute: Callable[..., Sequence[np.ndarray]], images: Sequence[np.ndarray], size: int,

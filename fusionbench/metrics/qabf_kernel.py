@@ -42,7 +42,7 @@ def _edge(sx, sy, strengths, orientations, limit, flip):
 @_compile
 def sigmoid_arguments(responses, strengths, orientations, limit, flip, modulo_pi, scale_equal, equal_scale,
                       strength_sigmoid, orientation_sigmoid, arguments, weights):
-    """First half of :func:`weighted_row_sums`, up to the exponentials: per pixel and source X,
+    """The per-pixel work up to the exponentials: per pixel and source X,
     kappa_g (G^XF - sigma_g) and kappa_a (A^XF - sigma_a) into ``arguments`` (4, H, W: source 1's
     two, then source 2's) and g_X into ``weights`` (2, H, W). The exponentials are then taken of
     the whole strip at once by OpenCV's vectorised exp (4x faster than one libm call per value)."""
@@ -72,7 +72,7 @@ def sigmoid_arguments(responses, strengths, orientations, limit, flip, modulo_pi
 
 @_compile
 def weighted_row_sums_of_exponentials(exponentials, weights, strength_sigmoid, orientation_sigmoid, row_sums):
-    """Second half of :func:`weighted_row_sums`: from ``exponentials`` (``arguments`` of
+    """The per-pixel work after the exponentials: from ``exponentials`` (``arguments`` of
     :func:`sigmoid_arguments`, exponentiated) Q^XF = gamma_g / (1 + e_g) * gamma_a / (1 + e_a),
     then per row sum(Q^XF w_X) and sum(w_X) into ``row_sums`` (H x 4), in the same order."""
     gamma_g, gamma_a = strength_sigmoid[0], orientation_sigmoid[0]

@@ -29,9 +29,9 @@ def packs(shape: tuple[int, ...]) -> bool:
 
 def filter_even(image: np.ndarray, packed_response: np.ndarray) -> np.ndarray:
     """``real(ifft2(fft2(image) * response))`` for a response packed by :func:`pack_even_response`."""
-    spectrum = cv2.dft(np.asarray(image, np.float64))
-    spectrum *= packed_response
-    return inverse(spectrum)
+    transformed = spectrum(image)
+    transformed *= packed_response
+    return inverse(transformed)
 
 
 def spectrum(image: np.ndarray) -> np.ndarray:
