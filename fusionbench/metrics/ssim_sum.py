@@ -6,7 +6,7 @@ import numpy as np
 from ..registry import register_metric
 from . import kept_maps
 from .evaluation import accepts_uint8_grey
-from .filtering import WindowStatistics, filter_valid, gaussian_kernel_1d, valid_maps
+from .filtering import WindowStatistics, check_window_fits, filter_valid, gaussian_kernel_1d, valid_maps
 
 WINDOW_SIZE = 11
 WINDOW_SIGMA = 1.5
@@ -39,10 +39,28 @@ def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def mean_ssims(sources: list[np.ndarray], fused: np.ndarray) -> list[float]:
-    """:func:`mean_ssim` of each source with the fused image, in one pass over strips sharing the
-    fused image's statistics. The sources' window means and variances of images up to
-    :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept for the item's other fused
-    images (:func:`~fusionbench.metrics.kept_maps.window_moments`)."""
+    """:func:`mean_ssim` of each source with the fused image. One or two sources of uint8 or
+    float64 grey: in one compiled pass (:func:`fusionbench.metrics.ssim_kernel.ssim_maps`, equal
+    bit for bit to :func:`strip_mean_ssims`, about half its time and none of its temporaries);
+    otherwise by :func:`strip_mean_ssims`."""
+    images = [fused, *sources]
+    if len(sources) in (1, 2) and all(image.ndim == 2 and image.dtype in (np.uint8, np.float64) for image in images):
+        from . import ssim_kernel  # Numba: imported on first use
+
+        check_window_fits(fused.shape, WINDOW_SIZE)
+        rows, columns = fused.shape[0] - WINDOW_SIZE + 1, fused.shape[1] - WINDOW_SIZE + 1
+        maps = [np.empty((rows, columns)) for _ in sources]
+        ssim_kernel.ssim_maps(fused, sources[0], sources[-1], len(sources), gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA),
+                              C1, C2, maps[0], maps[-1])
+        return [float(np.mean(ssim)) for ssim in maps]
+    return strip_mean_ssims(sources, fused)
+
+
+def strip_mean_ssims(sources: list[np.ndarray], fused: np.ndarray) -> list[float]:
+    """:func:`mean_ssims` by OpenCV's filters in strips sharing the fused image's statistics (any
+    real dtype, any number of sources; the compiled pass's reference). The sources' window means
+    and variances of images up to :data:`~fusionbench.metrics.kept_maps.KEPT_PIXELS` are kept for
+    the item's other fused images (:func:`~fusionbench.metrics.kept_maps.window_moments`)."""
     kernel = gaussian_kernel_1d(WINDOW_SIZE, WINDOW_SIGMA)
     moments = [None] * len(sources)
     if kept_maps.worth_keeping(fused.shape):

@@ -373,3 +373,21 @@ def test_qabf_compiled_kernel_agrees_with_the_numpy_maps(monkeypatch, variant):
     zero = np.zeros((9, 11), np.uint8)  # no gradient anywhere: perfect preservation's score
     assert qabf.qabf(zero, [zero, zero], **variant) == pytest.approx(0.9994 / (1 + np.exp(-15 * 0.5))
                                                                    * 0.9879 / (1 + np.exp(-22 * 0.2)), rel=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(97, 131), (64, 70), (40, 33), (11, 11), (12, 14), (30, 11)])
+def test_ssim_compiled_maps_equal_opencv_strips(shape):
+    """SSIM-SUM's compiled pass equals OpenCV's filters in strips bit for bit: uint8 and non-integer
+    float64 images, one source and two, widths with every remainder of 4 (OpenCV fuses the row
+    filter's multiply-adds in 4-column groups only), odd and even map heights, the window's size."""
+    from fusionbench.metrics import ssim_sum
+
+    fused, first, second = (_textured(seed, shape) for seed in (6, 7, 8))
+    fused[: shape[0] // 3] = 128  # flat windows
+    noise = np.random.default_rng(9).normal(scale=0.3, size=shape)
+    for images in ([fused, first, second], [fused + noise, first.astype(np.float64), second - noise / 2]):
+        for sources in (images[1:], images[1:2]):
+            assert ssim_sum.mean_ssims(list(sources), images[0]) == ssim_sum.strip_mean_ssims(list(sources), images[0])
+    colour = np.dstack([fused, first, second])  # strided planes, as VIFB's dialect passes them
+    assert (ssim_sum.mean_ssims([colour[:, :, 1], colour[:, :, 2]], colour[:, :, 0])
+            == ssim_sum.strip_mean_ssims([first, second], fused))
