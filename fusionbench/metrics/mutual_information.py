@@ -12,38 +12,37 @@ from ..registry import register_metric
 from .evaluation import accepts_uint8_grey
 
 LEVELS = 256
-#: Pixels counted per ``np.bincount`` call (bounds the intp temporary it makes).
-CHUNK_PIXELS = 1 << 20
 
 
 def grey_levels(image: np.ndarray) -> np.ndarray:
-    """Integer grey levels 0..255 of a grey image in 0..255 (rounded, clipped), flattened: uint8
-    input as it is, anything else rounded and clipped to uint8."""
+    """Integer grey levels 0..255 of a grey image in 0..255 (rounded, clipped), as uint8 of the
+    image's shape: uint8 input as it is (no copy), anything else rounded and clipped."""
     if image.dtype == np.uint8:
-        return image.ravel()
-    return np.clip(np.rint(image), 0, LEVELS - 1).astype(np.uint8).ravel()
+        return image
+    return np.clip(np.rint(image), 0, LEVELS - 1).astype(np.uint8)
 
 
 def histogram(levels: np.ndarray) -> np.ndarray:
-    """Counts of each of the 256 grey levels (int64)."""
-    return _bincount(levels, LEVELS)
+    """Counts of each of the 256 grey levels of a uint8 array (int64)."""
+    from . import level_counts_kernel  # Numba: imported on first use
+
+    counts = np.zeros(LEVELS, np.int64)
+    level_counts_kernel.histogram(_two_dimensional(levels), counts)
+    return counts
 
 
 def joint_histogram(levels_x: np.ndarray, levels_y: np.ndarray) -> np.ndarray:
-    """256 x 256 counts of the level pairs (x, y) (int64): bin 256 x + y, counted in chunks."""
-    counts = np.zeros(LEVELS * LEVELS, np.int64)
-    for start in range(0, levels_x.size, CHUNK_PIXELS):
-        pairs = levels_x[start:start + CHUNK_PIXELS].astype(np.uint16) << 8
-        pairs |= levels_y[start:start + CHUNK_PIXELS]
-        counts += np.bincount(pairs, minlength=LEVELS * LEVELS)
-    return counts.reshape(LEVELS, LEVELS)
+    """256 x 256 counts of the level pairs (x, y) of two uint8 arrays of one shape (int64)."""
+    from . import level_counts_kernel
 
-
-def _bincount(values: np.ndarray, bins: int) -> np.ndarray:
-    counts = np.zeros(bins, np.int64)
-    for start in range(0, values.size, CHUNK_PIXELS):
-        counts += np.bincount(values[start:start + CHUNK_PIXELS], minlength=bins)
+    counts = np.zeros((LEVELS, LEVELS), np.int64)
+    level_counts_kernel.joint_histogram(_two_dimensional(levels_x), _two_dimensional(levels_y), counts)
     return counts
+
+
+def _two_dimensional(levels: np.ndarray) -> np.ndarray:
+    """The array as rows (a view where it can be): the kernels read 2-D arrays in place, strided or not."""
+    return levels if levels.ndim == 2 else levels.reshape(-1, levels.shape[-1] if levels.ndim else 1)
 
 
 def entropy_bits(counts: np.ndarray) -> float:

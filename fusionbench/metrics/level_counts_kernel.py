@@ -1,0 +1,48 @@
+"""Exact integer reductions over 8-bit grey levels in compiled loops (Numba): histograms, joint
+histograms and sums of squared differences.
+
+NumPy's ``bincount`` first copies a strided colour plane to a flat array and widens every level
+to a 64-bit index (a 768x576 plane: about 1 ms); reading the plane where it lies takes a fifth of
+that. Counts and integer sums are exact, so the results equal NumPy's whatever the order. Importing
+Numba costs ~0.3 s, so callers import this module on first use; kernels are cached on disk where a
+cache directory is writable.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ..numba_kernels import compiled_kernel
+
+_compile = partial(compiled_kernel, nogil=True)
+
+
+@_compile
+def histogram(levels, counts):
+    """Add the count of each level of the 2-D uint8 array ``levels`` to ``counts`` (int64[256])."""
+    for i in range(levels.shape[0]):
+        for j in range(levels.shape[1]):
+            counts[levels[i, j]] += 1
+
+
+@_compile
+def joint_histogram(first, second, counts):
+    """Add the count of each level pair (first[i, j], second[i, j]) of two 2-D uint8 arrays of one
+    shape to ``counts`` (int64[256, 256], rows the first array's levels)."""
+    for i in range(first.shape[0]):
+        for j in range(first.shape[1]):
+            counts[first[i, j], second[i, j]] += 1
+
+
+@_compile
+def squared_difference_sum(first, second):
+    """sum (first - second)^2 over two 2-D uint8 arrays of one shape, as an int64."""
+    total = 0
+    for i in range(first.shape[0]):
+        row = 0
+        for j in range(first.shape[1]):
+            difference = np.int64(first[i, j]) - np.int64(second[i, j])
+            row += difference * difference
+        total += row
+    return total
