@@ -15,28 +15,15 @@ imported on QABF's first use; kernels are cached on disk where a cache directory
 """
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from ..numba_kernels import compiled_kernel
 
 
-#: No fast-math: each operation rounds as NumPy's does.
-_compile = partial(compiled_kernel, nogil=True)
-
-
-@_compile
-def _edge(sx, sy, strengths, orientations, limit, flip):
-    """(strength, orientation) of one pixel's integer Sobel responses, as sobel_strength_orientation."""
-    index = abs(sx) * (limit + 1) + abs(sy)
-    orientation = orientations[index]
-    opposite = (sx < 0) != (sy < 0)
-    if flip:
-        opposite = not opposite
-    if opposite and sx != 0:
-        orientation = -orientation
-    return strengths[index], orientation
+def _compile(function=None, **options):
+    """:func:`~fusionbench.numba_kernels.compiled_kernel` with ``nogil=True`` (planes run in
+    threads); ``@_compile(option=...)`` adds options. No fast-math: each operation rounds as NumPy's."""
+    return compiled_kernel(function, **{"nogil": True, **options})
 
 
 @_compile
@@ -45,29 +32,63 @@ def sigmoid_arguments(responses, strengths, orientations, limit, flip, modulo_pi
     """The per-pixel work up to the exponentials: per pixel and source X,
     kappa_g (G^XF - sigma_g) and kappa_a (A^XF - sigma_a) into ``arguments`` (4, H, W: source 1's
     two, then source 2's) and g_X into ``weights`` (2, H, W). The exponentials are then taken of
-    the whole strip at once by OpenCV's vectorised exp (4x faster than one libm call per value)."""
+    the whole strip at once by OpenCV's vectorised exp (4x faster than one libm call per value).
+
+    A row at a time: first the three images' table lookups (:func:`_edges_row`), then each
+    source's arithmetic in a loop without lookups or branches (:func:`_arguments_row`), which
+    LLVM vectorises: 30% less time than both in one loop per pixel."""
     kappa_g, centre_g = strength_sigmoid[1], strength_sigmoid[2]
     kappa_a, centre_a = orientation_sigmoid[1], orientation_sigmoid[2]
-    half_pi = np.pi / 2
     rows, columns = responses.shape[2], responses.shape[3]
+    edges = np.empty((3, 2, columns))  # per image: strength, orientation of the row
     for i in range(rows):
-        for j in range(columns):
-            strength_f, orientation_f = _edge(responses[0, 0, i, j], responses[0, 1, i, j], strengths, orientations,
-                                              limit, flip)
-            for source in range(2):
-                strength_x, orientation_x = _edge(responses[source + 1, 0, i, j], responses[source + 1, 1, i, j],
-                                                  strengths, orientations, limit, flip)
-                larger = max(strength_x, strength_f)
-                relative_strength = min(strength_x, strength_f) / larger if larger > 0 else 1.0
-                if scale_equal and strength_x == strength_f:
-                    relative_strength = strength_f * equal_scale
-                difference = abs(orientation_x - orientation_f)
-                if modulo_pi:
-                    difference = min(difference, np.pi - difference)
-                relative_orientation = 1.0 - difference / half_pi
-                arguments[2 * source, i, j] = (relative_strength - centre_g) * kappa_g
-                arguments[2 * source + 1, i, j] = (relative_orientation - centre_a) * kappa_a
-                weights[source, i, j] = strength_x
+        for image in range(3):
+            _edges_row(responses, image, i, strengths, orientations, limit, flip, edges[image, 0], edges[image, 1])
+        for source in range(2):
+            _arguments_row(edges[source + 1, 0], edges[source + 1, 1], edges[0, 0], edges[0, 1], modulo_pi,
+                           scale_equal, equal_scale, kappa_g, centre_g, kappa_a, centre_a,
+                           arguments[2 * source, i], arguments[2 * source + 1, i], weights[source, i])
+
+
+@_compile
+def _edges_row(responses, image, i, strengths, orientations, limit, flip, strength_out, orientation_out):
+    """(strength, orientation) of row ``i`` of one image's integer Sobel responses, looked up as
+    :func:`fusionbench.metrics.qabf.sobel_strength_orientation` does."""
+    for j in range(strength_out.shape[0]):
+        sx, sy = responses[image, 0, i, j], responses[image, 1, i, j]
+        index = abs(sx) * (limit + 1) + abs(sy)
+        orientation = orientations[index]
+        opposite = (sx < 0) != (sy < 0)
+        if flip:
+            opposite = not opposite
+        if opposite and sx != 0:
+            orientation = -orientation
+        strength_out[j] = strengths[index]
+        orientation_out[j] = orientation
+
+
+# NumPy's error model: a 0/0 is nan (then replaced by 1), not a raised error, so the loop has no
+# branch and vectorises.
+@_compile(error_model="numpy")
+def _arguments_row(strength_x, orientation_x, strength_f, orientation_f, modulo_pi, scale_equal, equal_scale,
+                   kappa_g, centre_g, kappa_a, centre_a, strength_out, orientation_out, weight_out):
+    """One source's row of sigmoid arguments and weights from the row's edges (the operations of
+    :func:`fusionbench.metrics.qabf.edge_preservation` up to the exponentials, in its order)."""
+    half_pi = np.pi / 2
+    for j in range(strength_out.shape[0]):
+        strength, fused_strength = strength_x[j], strength_f[j]
+        larger = max(strength, fused_strength)
+        quotient = min(strength, fused_strength) / larger
+        relative_strength = quotient if larger > 0 else 1.0
+        if scale_equal:
+            relative_strength = fused_strength * equal_scale if strength == fused_strength else relative_strength
+        difference = abs(orientation_x[j] - orientation_f[j])
+        if modulo_pi:
+            difference = min(difference, np.pi - difference)
+        relative_orientation = 1.0 - difference / half_pi
+        strength_out[j] = (relative_strength - centre_g) * kappa_g
+        orientation_out[j] = (relative_orientation - centre_a) * kappa_a
+        weight_out[j] = strength
 
 
 @_compile
