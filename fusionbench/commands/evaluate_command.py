@@ -83,7 +83,11 @@ def values_in_dialect(dialect, requested: list[str] | None, fused, sources, labe
     if dialect.protocol is not None:
         fused, sources = prepare_images(fused, match_channels(sources), labels=labels)
         return compute_metrics(names, fused, sources, dialect.protocol)
-    return {name: dialect.compute(name, fused, sources) for name in names}
+    values = dialect.compute_many(names, fused, sources)  # all metrics' planes in one thread pool
+    for value in values.values():
+        if isinstance(value, Exception):
+            raise value
+    return values
 
 
 def run(arguments: argparse.Namespace) -> int:

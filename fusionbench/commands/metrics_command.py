@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     from ..errors import FusionBenchError
     from ..image_io import read_image
-    from .evaluate_command import requested_metrics, selected_dialects, values_in_dialect
+    from .evaluate_command import requested_metrics, selected_dialects
 
     dialects = selected_dialects(arguments.protocol, arguments.dialect)
     requested = requested_metrics(arguments.metrics, dialects)
@@ -38,13 +38,13 @@ def run(arguments: argparse.Namespace) -> int:
     for dialect in dialects:
         values: dict[str, float] = {}
         failures: dict[str, str] = {}
-        for name in dialect.metric_names(requested, len(sources)):
-            try:
-                values.update(values_in_dialect(dialect, [name], fused, sources, paths))
-            except FusionBenchError as error:
+        for name, outcome in _outcomes(dialect, requested, fused, sources, paths).items():
+            if isinstance(outcome, FusionBenchError):
                 if requested:
-                    raise  # an explicitly requested metric that cannot be computed is the user's error
-                failures[name] = str(error)
+                    raise outcome  # an explicitly requested metric that cannot be computed is the user's error
+                failures[name] = str(outcome)
+            else:
+                values[name] = outcome
         results[dialect] = (values, failures)
     if arguments.json:
         print(json.dumps(_json_object(arguments, results), indent=2))
@@ -54,6 +54,27 @@ def run(arguments: argparse.Namespace) -> int:
         for name, message in failures.items():
             print(f"error: {name}{'' if len(results) == 1 else f' ({dialect.name})'}: {message}", file=sys.stderr)
     return 2 if any(failures for _, failures in results.values()) else 0
+
+
+def _outcomes(dialect, requested: list[str] | None, fused, sources, paths: list[str]) -> dict:
+    """Each metric's value or the error it raised: a dialect of its own computes all of them in one
+    thread pool (:meth:`~fusionbench.metrics.dialects.Dialect.compute_many`), a protocol's metric by metric."""
+    from ..errors import FusionBenchError
+    from .evaluate_command import values_in_dialect
+
+    names = dialect.metric_names(requested, len(sources))
+    if dialect.protocol is None:
+        try:
+            return dialect.compute_many(names, fused, sources)
+        except FusionBenchError as error:  # the images themselves (sizes): every metric fails alike
+            return {name: error for name in names}
+    outcomes: dict = {}
+    for name in names:
+        try:
+            outcomes.update(values_in_dialect(dialect, [name], fused, sources, paths))
+        except FusionBenchError as error:
+            outcomes[name] = error
+    return outcomes
 
 
 def _json_object(arguments: argparse.Namespace, results: dict) -> dict:

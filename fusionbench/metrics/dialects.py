@@ -22,6 +22,7 @@ first, then infrared).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Mapping, Sequence
 
 import math
@@ -155,9 +156,56 @@ class Dialect:
             value = _apply(rule, fused, sources)
         except MetricError as error:
             raise MetricError(f"{metric} ({self.name}): {error}") from None
+        return self._checked(metric, value)
+
+    def _checked(self, metric: str, value: float) -> float:
         if not math.isfinite(value):
             raise MetricError(f"{metric} ({self.name}) gave a non-finite value ({value}) on these images")
         return value
+
+    def compute_many(self, metrics: Sequence[str], fused: np.ndarray, sources: Sequence[np.ndarray]
+                     ) -> dict[str, float | MetricError]:
+        """Each of ``metrics`` as :meth:`compute` gives it (the same value), or the
+        :class:`MetricError` it raised, for one fused image: the calls of all of them (one per
+        colour plane) share one pool of :func:`plane_workers` threads, the expensive rules'
+        (``parallel_planes``) first, so that both cores stay busy to the end instead of
+        alternating between a metric's three planes and a serial cheap metric. Input errors (sizes,
+        dtypes) are raised, as by :meth:`compute`."""
+        apply_unless_disabled()
+        results: dict[str, float | MetricError] = {}
+        pieces: dict[str, tuple[list[Callable[[], float]], Callable[[list[float]], float]]] = {}
+        prepared = None
+        for metric in metrics:
+            rule = self.rule(metric)
+            if rule.call == "registry":
+                try:
+                    results[metric] = self.compute(metric, fused, sources)
+                except MetricError as error:
+                    results[metric] = error
+                continue
+            prepared = prepared or _prepare(fused, sources)
+            try:
+                pieces[metric] = _pieces(rule, *prepared)
+            except MetricError as error:
+                results[metric] = MetricError(f"{metric} ({self.name}): {error}")
+        order = sorted(pieces, key=lambda metric: not self.rule(metric).parallel_planes)
+        workers = plane_workers()
+        if workers > 1:
+            pool = _plane_pool(workers)
+            futures = {metric: [pool.submit(call) for call in pieces[metric][0]] for metric in order}
+            outcomes = {metric: [_outcome(future.result) for future in futures[metric]] for metric in order}
+        else:
+            outcomes = {metric: [_outcome(call) for call in pieces[metric][0]] for metric in order}
+        for metric in pieces:
+            errors = [outcome for outcome in outcomes[metric] if isinstance(outcome, MetricError)]
+            if errors:
+                results[metric] = MetricError(f"{metric} ({self.name}): {errors[0]}")
+                continue
+            try:
+                results[metric] = self._checked(metric, pieces[metric][1](outcomes[metric]))
+            except MetricError as error:
+                results[metric] = error
+        return {metric: results[metric] for metric in metrics}
 
     def __repr__(self) -> str:
         return f"Dialect({self.name!r})"
@@ -198,25 +246,49 @@ def _call(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]) -> float:
 
 
 def _apply(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]) -> float:
+    calls, combine = _pieces(rule, fused, sources)
+    workers = plane_workers()
+    if rule.parallel_planes and workers > 1 and len(calls) > 1:
+        return combine(list(_plane_pool(workers).map(lambda call: call(), calls)))
+    return combine([call() for call in calls])
+
+
+def _pieces(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]
+            ) -> tuple[list[Callable[[], float]], Callable[[list[float]], float]]:
+    """The independent calls a rule makes on these images (one per colour plane, or one) and how
+    their values combine into the metric's value (the mean of the planes' values, in plane order)."""
     if rule.call not in ("fused", "image"):
         if len(sources) != 2:
             raise MetricError(f"compares the fused image with exactly 2 sources, got {len(sources)}")
         sources = [sources[index] for index in rule.order]
     if rule.colour == "stack" or fused.ndim == 2 and rule.colour != "planes":
-        return _call(rule, fused, sources if fused.ndim == 3 else [_grey_source(s) for s in sources])
-    if rule.colour == "planes-side-by-side":
-        return _call(rule, np.concatenate([fused[:, :, k] for k in range(3)], axis=1), sources)
-    if rule.colour == "planes":
-        if fused.ndim == 2:
-            return _call(rule, fused, [_grey_source(source) for source in sources])
-        arguments = [(rule, fused[:, :, k], [_plane(source, k) for source in sources]) for k in range(3)]
-        workers = plane_workers()
-        if rule.parallel_planes and workers > 1:
-            values = list(_plane_pool(workers).map(lambda item: _call(*item), arguments))
-        else:
-            values = [_call(*item) for item in arguments]
-        return sum(values) / 3.0
-    raise ValueError(f"unknown colour handling {rule.colour!r}")
+        arguments = [(fused, sources if fused.ndim == 3 else [_grey_source(s) for s in sources])]
+    elif rule.colour == "planes-side-by-side":
+        arguments = [(np.concatenate([fused[:, :, k] for k in range(3)], axis=1), sources)]
+    elif rule.colour == "planes" and fused.ndim == 2:
+        arguments = [(fused, [_grey_source(source) for source in sources])]
+    elif rule.colour == "planes":
+        arguments = [(fused[:, :, k], [_plane(source, k) for source in sources]) for k in range(3)]
+    else:
+        raise ValueError(f"unknown colour handling {rule.colour!r}")
+    calls = [partial(_call, rule, image, image_sources) for image, image_sources in arguments]
+    return calls, (_single if len(calls) == 1 else _plane_mean)
+
+
+def _outcome(call: Callable[[], float]) -> float | MetricError:
+    """``float(call())``, or the MetricError it raised (anything else propagates: a bug)."""
+    try:
+        return float(call())
+    except MetricError as error:
+        return error
+
+
+def _single(values: list[float]) -> float:
+    return values[0]
+
+
+def _plane_mean(values: list[float]) -> float:
+    return sum(values) / 3.0
 
 
 def plane_workers() -> int:

@@ -90,6 +90,31 @@ def test_vifb_values_do_not_depend_on_plane_threads(monkeypatch):
     assert plane_workers() == 3
 
 
+def test_compute_many_equals_compute_metric_by_metric(monkeypatch):
+    """All of a dialect's metrics in one thread pool give each metric's own value bit for bit
+    (1 thread: in order; 3: every metric's planes interleaved), in the order asked; a metric that
+    cannot be computed on these images is returned as its error, the others are still computed."""
+    from fusionbench.errors import MetricError
+    from fusionbench.metrics import image_memo
+
+    generator = np.random.default_rng(6)
+    fused, visible = (generator.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(2))
+    infrared = generator.integers(0, 256, (48, 64), dtype=np.uint8)
+    dialect = get_dialect("vifb")
+    order = list(reversed(VIFB_METRICS))
+    image_memo.clear()
+    expected = {metric: dialect.compute(metric, fused, [visible, infrared]) for metric in order}
+    for workers in ("1", "3"):
+        monkeypatch.setenv("FUSIONBENCH_PLANE_WORKERS", workers)
+        image_memo.clear()
+        values = dialect.compute_many(order, fused, [visible, infrared])
+        assert list(values) == order and values == expected
+    tiny = [image[:8, :8] for image in (fused, visible, infrared)]  # smaller than SSIM's 11x11 window
+    values = dialect.compute_many(["SSIM", "EN"], tiny[0], tiny[1:])
+    assert isinstance(values["SSIM"], MetricError) and "SSIM (vifb)" in str(values["SSIM"])
+    assert values["EN"] == dialect.compute("EN", tiny[0], tiny[1:])
+
+
 # --- VIFB's published values ----------------------------------------------------------------------
 
 def _locate(relative: str):
