@@ -3,7 +3,8 @@ histograms and sums of squared differences.
 
 NumPy's ``bincount`` first copies a strided colour plane to a flat array and widens every level
 to a 64-bit index (a 768x576 plane: about 1 ms); reading the plane where it lies takes a fifth of
-that. Counts and integer sums are exact, so the results equal NumPy's whatever the order. Importing
+that. Each kernel is compiled once, for planes of any layout (:func:`~fusionbench.numba_kernels.image_type`).
+Counts and integer sums are exact, so the results equal NumPy's whatever the order. Importing
 Numba costs ~0.3 s, so callers import this module on first use; kernels are cached on disk where a
 cache directory is writable.
 """
@@ -12,13 +13,15 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+from numba import types
 
-from ..numba_kernels import compiled_kernel
+from ..numba_kernels import compiled_kernel, image_type, output_type
 
 _compile = partial(compiled_kernel, nogil=True)
+_LEVELS = image_type(np.uint8)
 
 
-@_compile
+@_compile(signatures=[types.void(_LEVELS, output_type(np.int64, 1))])
 def histogram(levels, counts):
     """Add the count of each level of the 2-D uint8 array ``levels`` to ``counts`` (int64[256])."""
     for i in range(levels.shape[0]):
@@ -26,7 +29,7 @@ def histogram(levels, counts):
             counts[levels[i, j]] += 1
 
 
-@_compile
+@_compile(signatures=[types.void(_LEVELS, _LEVELS, output_type(np.int64, 2))])
 def joint_histogram(first, second, counts):
     """Add the count of each level pair (first[i, j], second[i, j]) of two 2-D uint8 arrays of one
     shape to ``counts`` (int64[256, 256], rows the first array's levels)."""
@@ -35,7 +38,7 @@ def joint_histogram(first, second, counts):
             counts[first[i, j], second[i, j]] += 1
 
 
-@_compile
+@_compile(signatures=[types.int64(_LEVELS, _LEVELS)])
 def squared_difference_sum(first, second):
     """sum (first - second)^2 over two 2-D uint8 arrays of one shape, as an int64."""
     total = 0

@@ -14,42 +14,17 @@ bit to :func:`fusionbench.metrics.ssim_sum.mean_ssims` by OpenCV (tested).
 from __future__ import annotations
 
 import numpy as np
+from numba import types
 
+from ..numba_kernels import image_type, output_type
 from .separable_kernel import _compile, filter_column, filter_column_pair, filter_row
 
-
-@_compile
-def ssim_maps(fused, first, second, count, taps, c1, c2, first_out, second_out):
-    """The 'valid' SSIM maps of ``first`` (and ``second`` when ``count`` is 2) with ``fused``
-    (2-D arrays of one shape, any real dtype holding grey levels) into ``first_out`` and
-    ``second_out`` ((M - 2r) x (N - 2r)), for the symmetric window ``taps`` (odd length 2r + 1)."""
-    rows, columns = fused.shape
-    radius = taps.shape[0] // 2
-    size = 2 * radius + 2
-    quantities = 2 + 3 * count  # F, F^2, then X, X^2, X F per source
-    rings = np.empty((quantities, size, columns))
-    row = np.empty((quantities, columns))
-    padded = np.zeros(columns + 2 * radius)
-    filtered = np.empty((quantities, 2, columns))
-    stop = rows - radius
-    next_row = 0
-    for i in range(radius, stop, 2):
-        pair = i + 1 < stop
-        while next_row <= i + int(pair) + radius:
-            _products(fused, first, second, count, next_row, row)
-            for quantity in range(quantities):
-                filter_row(row[quantity], taps, padded, rings[quantity, next_row % size])
-            next_row += 1
-        for quantity in range(quantities):
-            if pair:
-                filter_column_pair(rings[quantity], taps, i, rows, filtered[quantity, 0], filtered[quantity, 1])
-            else:
-                filter_column(rings[quantity], taps, i, rows, filtered[quantity, 0])
-        for m in range(1 + int(pair)):
-            output = i - radius + m
-            _ssim_row(filtered[:, m], 2, radius, c1, c2, first_out[output])
-            if count == 2:
-                _ssim_row(filtered[:, m], 5, radius, c1, c2, second_out[output])
+# Compiled at import (from the cache where it has them), so the helpers come first.
+#: Compiled for uint8 and for float64 images (three of one dtype), in any layout.
+_SIGNATURES = [types.void(image_type(dtype), image_type(dtype), image_type(dtype), types.int64,
+                          image_type(np.float64, 1), types.float64, types.float64,
+                          output_type(np.float64, 2), output_type(np.float64, 2))
+               for dtype in (np.uint8, np.float64)]
 
 
 @_compile
@@ -85,3 +60,37 @@ def _ssim_row(filtered, source, radius, c1, c2, out):
         numerator *= (filtered[source + 2, column] - mx * my) * 2.0 + c2
         denominator = (mx * mx + my * my + c1) * (var_x + var_y + c2)
         out[j] = numerator / denominator
+
+
+@_compile(signatures=_SIGNATURES)
+def ssim_maps(fused, first, second, count, taps, c1, c2, first_out, second_out):
+    """The 'valid' SSIM maps of ``first`` (and ``second`` when ``count`` is 2) with ``fused``
+    (2-D arrays of one shape and dtype, uint8 or float64) into ``first_out`` and
+    ``second_out`` ((M - 2r) x (N - 2r)), for the symmetric window ``taps`` (odd length 2r + 1)."""
+    rows, columns = fused.shape
+    radius = taps.shape[0] // 2
+    size = 2 * radius + 2
+    quantities = 2 + 3 * count  # F, F^2, then X, X^2, X F per source
+    rings = np.empty((quantities, size, columns))
+    row = np.empty((quantities, columns))
+    padded = np.zeros(columns + 2 * radius)
+    filtered = np.empty((quantities, 2, columns))
+    stop = rows - radius
+    next_row = 0
+    for i in range(radius, stop, 2):
+        pair = i + 1 < stop
+        while next_row <= i + int(pair) + radius:
+            _products(fused, first, second, count, next_row, row)
+            for quantity in range(quantities):
+                filter_row(row[quantity], taps, padded, rings[quantity, next_row % size])
+            next_row += 1
+        for quantity in range(quantities):
+            if pair:
+                filter_column_pair(rings[quantity], taps, i, rows, filtered[quantity, 0], filtered[quantity, 1])
+            else:
+                filter_column(rings[quantity], taps, i, rows, filtered[quantity, 0])
+        for m in range(1 + int(pair)):
+            output = i - radius + m
+            _ssim_row(filtered[:, m], 2, radius, c1, c2, first_out[output])
+            if count == 2:
+                _ssim_row(filtered[:, m], 5, radius, c1, c2, second_out[output])

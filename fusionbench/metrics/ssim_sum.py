@@ -39,12 +39,13 @@ def mean_ssim(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def mean_ssims(sources: list[np.ndarray], fused: np.ndarray) -> list[float]:
-    """:func:`mean_ssim` of each source with the fused image. One or two sources of uint8 or
-    float64 grey: in one compiled pass (:func:`fusionbench.metrics.ssim_kernel.ssim_maps`, equal
+    """:func:`mean_ssim` of each source with the fused image. One or two sources, all images uint8
+    or all float64: in one compiled pass (:func:`fusionbench.metrics.ssim_kernel.ssim_maps`, equal
     bit for bit to :func:`strip_mean_ssims`, about half its time and none of its temporaries);
     otherwise by :func:`strip_mean_ssims`."""
     images = [fused, *sources]
-    if len(sources) in (1, 2) and all(image.ndim == 2 and image.dtype in (np.uint8, np.float64) for image in images):
+    if (len(sources) in (1, 2) and all(image.ndim == 2 for image in images)
+            and len({image.dtype for image in images}) == 1 and fused.dtype in (np.uint8, np.float64)):
         from . import ssim_kernel  # Numba: imported on first use
 
         check_window_fits(fused.shape, WINDOW_SIZE)
