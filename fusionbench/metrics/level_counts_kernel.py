@@ -1,5 +1,5 @@
 """Exact integer reductions over 8-bit grey levels in compiled loops (Numba): histograms, joint
-histograms and sums of squared differences.
+histograms and sums of squared differences (between two images, and between neighbours).
 
 NumPy's ``bincount`` first copies a strided colour plane to a flat array and widens every level
 to a 64-bit index (a 768x576 plane: about 1 ms); reading the plane where it lies takes a fifth of
@@ -47,5 +47,24 @@ def squared_difference_sum(first, second):
         for j in range(first.shape[1]):
             difference = np.int64(first[i, j]) - np.int64(second[i, j])
             row += difference * difference
+        total += row
+    return total
+
+
+@_compile(signatures=[types.int64(_LEVELS)])
+def squared_neighbour_difference_sum(levels):
+    """sum dx^2 + sum dy^2 over every horizontal (M x (N-1)) and vertical ((M-1) x N) difference of
+    neighbouring levels of a 2-D uint8 array, as an int64."""
+    rows, columns = levels.shape
+    total = 0
+    for i in range(rows):
+        row = 0
+        for j in range(columns - 1):
+            difference = np.int64(levels[i, j + 1]) - np.int64(levels[i, j])
+            row += difference * difference
+        if i + 1 < rows:
+            for j in range(columns):
+                difference = np.int64(levels[i + 1, j]) - np.int64(levels[i, j])
+                row += difference * difference
         total += row
     return total

@@ -391,3 +391,26 @@ def test_ssim_compiled_maps_equal_opencv_strips(shape):
     colour = np.dstack([fused, first, second])  # strided planes, as VIFB's dialect passes them
     assert (ssim_sum.mean_ssims([colour[:, :, 1], colour[:, :, 2]], colour[:, :, 0])
             == ssim_sum.strip_mean_ssims([first, second], fused))
+
+
+@pytest.mark.parametrize("shape", [(97, 131), (1, 5), (5, 1), (2, 2)])
+def test_compiled_level_counts_equal_numpy(shape):
+    """Histograms, joint histograms and the integer sums of VIFB's RMSE/PSNR and SF equal NumPy's
+    exactly, on contiguous, strided (a colour plane) and read-only arrays."""
+    from fusionbench.metrics import differences, gradients, mutual_information
+
+    colour = np.dstack([_textured(seed, shape) for seed in (10, 11)])
+    colour[0, 0] = (0, 255)  # both extremes
+    first, second = colour[:, :, 0], colour[:, :, 1]
+    frozen = np.ascontiguousarray(second)
+    frozen.setflags(write=False)
+    for x, y in ((first, second), (np.ascontiguousarray(first), frozen)):
+        np.testing.assert_array_equal(mutual_information.histogram(x), np.bincount(x.ravel(), minlength=256))
+        pairs = x.ravel().astype(np.int64) * 256 + y.ravel()
+        np.testing.assert_array_equal(mutual_information.joint_histogram(x, y),
+                                      np.bincount(pairs, minlength=65536).reshape(256, 256))
+        difference = x.astype(np.int64) - y
+        assert differences.root_sum_squared_error(x, y) == float(np.sqrt(float(np.sum(difference ** 2))) / x.size)
+        levels = x.astype(np.int64)
+        squares = float(np.sum(np.diff(levels, axis=1) ** 2)) + float(np.sum(np.diff(levels, axis=0) ** 2))
+        assert gradients.spatial_frequency(x, [], region="all") == float(np.sqrt(squares / x.size))
