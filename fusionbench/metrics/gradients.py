@@ -81,6 +81,12 @@ def average_gradient(fused: np.ndarray, sources: list[np.ndarray], *, difference
     """
     if differences == "central":
         rows, columns = fused.shape[:2]
+        if fused.dtype == np.uint8 and fused.ndim == 2 and rows >= 2 and columns >= 2:
+            from .gradient_kernels import central_magnitudes  # Numba: imported on first use
+
+            magnitudes = np.empty(fused.shape)
+            central_magnitudes(fused, _central_magnitude_table(), _DOUBLED_GRADIENT_LIMIT, magnitudes)
+            return float(np.sum(magnitudes) / ((rows - 1) * (columns - 1)))
         if fused.dtype == np.uint8 and rows >= 2 and columns >= 2:
             return float(np.sum(_central_magnitudes(fused)) / ((rows - 1) * (columns - 1)))
         gx, gy = matlab_gradient(fused)
@@ -170,24 +176,22 @@ def edge_intensity(fused: np.ndarray) -> float:
     Reference: B. Rajalingam, R. Priya, Hybrid multimodality medical image fusion technique for
     feature enhancement in medical diagnosis, IJESI 2018 (as computed by VIFB's
     ``metricsEdge_intensity.m``). A grey image (H x W) or a stack of planes (H x W x C: the mean is
-    over all planes). uint8 input gives exact integer responses.
+    over all planes). uint8 input gives exact integer responses, whose magnitudes are looked up
+    (:func:`fusionbench.metrics.gradient_kernels.replicated_sobel_magnitudes`).
     """
     planes = fused[:, :, None] if fused.ndim == 2 else fused
     total = 0.0
     for index in range(planes.shape[2]):
-        plane = np.ascontiguousarray(planes[:, :, index])
-        depth = cv2.CV_16S if plane.dtype == np.uint8 else cv2.CV_64F
-        if depth == cv2.CV_64F:
-            plane = plane.astype(np.float64)
-        sx = cv2.Sobel(plane, depth, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)
-        sy = cv2.Sobel(plane, depth, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)
-        if depth == cv2.CV_16S:  # |responses| <= 1020: hypot looked up (QABF's table, the same NumPy hypot)
+        plane = planes[:, :, index]
+        if plane.dtype == np.uint8:  # |responses| <= 1020: hypot looked up (QABF's table, the same NumPy hypot)
+            from .gradient_kernels import replicated_sobel_magnitudes  # Numba: imported on first use
             from .qabf import SOBEL_LIMIT, integer_edge_tables
 
-            index = np.abs(sx).astype(np.intp)
-            index *= SOBEL_LIMIT + 1
-            index += np.abs(sy)
-            total += float(np.sum(integer_edge_tables()[0].take(index)))
+            magnitudes = np.empty(plane.shape)
+            replicated_sobel_magnitudes(plane, integer_edge_tables()[0], SOBEL_LIMIT, magnitudes)
         else:
-            total += float(np.sum(np.hypot(sx, sy)))
+            plane = np.ascontiguousarray(plane, np.float64)
+            magnitudes = np.hypot(cv2.Sobel(plane, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE),
+                                  cv2.Sobel(plane, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
+        total += float(np.sum(magnitudes))
     return total / planes.size
