@@ -38,7 +38,8 @@ from ..allocator import apply_unless_disabled
 from ..errors import InputMismatchError, MetricError, UnknownNameError
 from ..image_io import match_channels
 from ..registry import get_metric, list_metrics, unknown_name_message
-from . import chen_blum, chen_varshney, differences, gradients, mutual_information, qabf, ssim_sum, statistics
+from . import chen_blum, chen_varshney, differences, gradients, image_memo, mutual_information, qabf, ssim_sum, \
+    statistics
 from .evaluation import MetricInputs, _as_uint8
 
 
@@ -177,6 +178,7 @@ class Dialect:
         results: dict[str, float | MetricError] = {}
         pieces: dict[str, tuple[list[Callable[[], float]], Callable[[list[float]], float]]] = {}
         prepared = None
+        views = _PlaneViews()
         for metric in metrics:
             rule = self.rule(metric)
             if rule.call == "registry":
@@ -187,18 +189,20 @@ class Dialect:
                 continue
             prepared = prepared or _prepare(fused, sources)
             try:
-                pieces[metric] = _pieces(rule, *prepared)
+                pieces[metric] = _pieces(rule, *prepared, plane=views)
             except MetricError as error:
                 results[metric] = MetricError(f"{metric} ({self.name}): {error}")
         order = sorted(pieces, key=lambda metric: not self.rule(metric).parallel_planes)
         workers = plane_workers()
-        if workers > 1:
-            pool = _plane_pool(workers)
-            with _opencv_in_one_thread():
-                futures = {metric: [pool.submit(call) for call in pieces[metric][0]] for metric in order}
-                outcomes = {metric: [_outcome(future.result) for future in futures[metric]] for metric in order}
-        else:
-            outcomes = {metric: [_outcome(call) for call in pieces[metric][0]] for metric in order}
+        images = [*views.views.values(), *(prepared[0], *prepared[1])] if prepared else []
+        with image_memo.keys_kept_for(images):  # each plane hashed once for all the metrics that key it
+            if workers > 1:
+                pool = _plane_pool(workers)
+                with _opencv_in_one_thread():
+                    futures = {metric: [pool.submit(call) for call in pieces[metric][0]] for metric in order}
+                    outcomes = {metric: [_outcome(future.result) for future in futures[metric]] for metric in order}
+            else:
+                outcomes = {metric: [_outcome(call) for call in pieces[metric][0]] for metric in order}
         for metric in pieces:
             errors = [outcome for outcome in outcomes[metric] if isinstance(outcome, MetricError)]
             if errors:
@@ -273,10 +277,12 @@ def _opencv_in_one_thread():
         cv2.setNumThreads(previous)
 
 
-def _pieces(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]
+def _pieces(rule: Rule, fused: np.ndarray, sources: list[np.ndarray], plane: Callable = None
             ) -> tuple[list[Callable[[], float]], Callable[[list[float]], float]]:
     """The independent calls a rule makes on these images (one per colour plane, or one) and how
-    their values combine into the metric's value (the mean of the planes' values, in plane order)."""
+    their values combine into the metric's value (the mean of the planes' values, in plane order).
+    ``plane(image, k)``: plane k of an image (default :func:`_plane`)."""
+    plane = plane or _plane
     if rule.call not in ("fused", "image"):
         if len(sources) != 2:
             raise MetricError(f"compares the fused image with exactly 2 sources, got {len(sources)}")
@@ -288,11 +294,30 @@ def _pieces(rule: Rule, fused: np.ndarray, sources: list[np.ndarray]
     elif rule.colour == "planes" and fused.ndim == 2:
         arguments = [(fused, [_grey_source(source) for source in sources])]
     elif rule.colour == "planes":
-        arguments = [(fused[:, :, k], [_plane(source, k) for source in sources]) for k in range(3)]
+        arguments = [(plane(fused, k), [plane(source, k) for source in sources]) for k in range(3)]
     else:
         raise ValueError(f"unknown colour handling {rule.colour!r}")
     calls = [partial(_call, rule, image, image_sources) for image, image_sources in arguments]
     return calls, (_single if len(calls) == 1 else _plane_mean)
+
+
+class _PlaneViews:
+    """Plane k of each image as one view object per (image, plane) for all the rules of one
+    :meth:`Dialect.compute_many` call, so that a plane's content key is computed once
+    (:func:`fusionbench.metrics.image_memo.keys_kept_for`); a single-channel image is its own plane."""
+
+    def __init__(self):
+        self.views: dict[tuple[int, int], np.ndarray] = {}
+        self._images: list[np.ndarray] = []  # keeps each id valid while its views are in use
+
+    def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
+        if image.ndim == 2:
+            return image
+        key = (id(image), index)
+        if key not in self.views:
+            self._images.append(image)
+            self.views[key] = image[:, :, index]
+        return self.views[key]
 
 
 def _outcome(call: Callable[[], float]) -> float | MetricError:

@@ -20,7 +20,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
-from typing import Callable, Hashable
+from contextlib import contextmanager
+from typing import Callable, Hashable, Iterable
 
 import numpy as np
 
@@ -32,9 +33,48 @@ _LOCK = threading.Lock()
 
 
 def content_key(image: np.ndarray) -> tuple:
-    """(dtype, shape, SHA-256 of the bytes) of an array (any strides)."""
+    """(dtype, shape, SHA-256 of the bytes) of an array (any strides); computed once per array
+    object inside :func:`keys_kept_for` that names it."""
+    entry = _KEPT_KEYS.get(id(image))
+    if entry is not None and entry[0] is image:
+        if entry[1] is None:  # two threads may both compute it: the same key
+            entry[1] = _hashed_key(image)
+        return entry[1]
+    return _hashed_key(image)
+
+
+def _hashed_key(image: np.ndarray) -> tuple:
     data = np.ascontiguousarray(image)
     return data.dtype.str, data.shape, hashlib.sha256(data.view(np.uint8).reshape(-1)).digest()
+
+
+#: id(array) -> [array, its key or None, how many open keys_kept_for blocks name it].
+_KEPT_KEYS: dict[int, list] = {}
+
+
+@contextmanager
+def keys_kept_for(arrays: Iterable[np.ndarray]):
+    """Inside the block, :func:`content_key` hashes each of these array objects once (a dialect's
+    metrics meet the same colour plane views several times each: Q_CB and Q_CV key 18 planes
+    of a pair where 7 are distinct). The caller guarantees that their contents do not change
+    inside the block; the entries hold the arrays, so an id cannot be reused by another array."""
+    named = list({id(array): array for array in arrays}.values())
+    with _LOCK:
+        for array in named:
+            entry = _KEPT_KEYS.get(id(array))
+            if entry is None:
+                _KEPT_KEYS[id(array)] = [array, None, 1]
+            else:
+                entry[2] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            for array in named:
+                entry = _KEPT_KEYS[id(array)]
+                entry[2] -= 1
+                if entry[2] == 0:
+                    del _KEPT_KEYS[id(array)]
 
 
 def memoized(kind: Hashable, image: np.ndarray | None, compute: Callable[[], np.ndarray], key: tuple | None = None

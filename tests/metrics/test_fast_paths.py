@@ -435,3 +435,25 @@ def test_compiled_gradient_magnitudes_equal_numpy(shape):
         assert gradients.edge_intensity(plane) == float(np.sum(np.hypot(*sobel))) / plane.size
     assert gradients.edge_intensity(colour) == pytest.approx(
         (gradients.edge_intensity(colour[:, :, 0]) + gradients.edge_intensity(colour[:, :, 1])) / 2, rel=1e-15)
+
+
+def test_kept_content_keys_are_hashed_once_and_forgotten_after_the_block(monkeypatch):
+    from fusionbench.metrics import image_memo
+
+    image = np.arange(60, dtype=np.uint8).reshape(4, 5, 3)
+    plane, other = image[:, :, 1], image[:, :, 2]
+    expected = image_memo.content_key(plane)
+    assert expected == image_memo.content_key(np.ascontiguousarray(plane))  # strides do not matter
+    hashed = []
+    original = image_memo._hashed_key
+    monkeypatch.setattr(image_memo, "_hashed_key", lambda array: hashed.append(1) or original(array))
+    with image_memo.keys_kept_for([plane, plane]):
+        with image_memo.keys_kept_for([plane]):  # nested: still kept until the outer block ends
+            assert image_memo.content_key(plane) == expected
+        assert image_memo.content_key(plane) == expected and len(hashed) == 1
+        image_memo.content_key(other)
+        image_memo.content_key(other)  # not named: hashed on every call
+        assert len(hashed) == 3
+    assert not image_memo._KEPT_KEYS
+    image_memo.content_key(plane)
+    assert len(hashed) == 4
