@@ -44,6 +44,23 @@ def min_ms(function, repeats: int) -> tuple[float, float, float]:
     return min(walls) * 1000.0, min(cpus) * 1000.0, statistics.median(walls) * 1000.0
 
 
+def reference_ms() -> float:
+    """Least time of a fixed piece of work (OpenCV's DFT of a 768x576 float64 image, one thread):
+    the shared machine's speed varies by a third over minutes, and this says how fast it is now."""
+    import numpy as np
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    image = np.random.default_rng(0).random((576, 768))
+    best = float("inf")
+    for _ in range(30):
+        started = time.perf_counter()
+        cv2.dft(image)
+        best = min(best, time.perf_counter() - started)
+    cv2.setNumThreads(previous)
+    return best * 1000.0
+
+
 def load() -> str:
     return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
 
@@ -64,7 +81,7 @@ def main() -> None:
                                 for path in paths)
     dialect = get_dialect("vifb")
     compile_kernels()  # Numba's first compilation is not a pair's cost
-    print(f"before: {load()}; {plane_workers()} plane threads")
+    print(f"before: {load()}; {plane_workers()} plane threads; reference DFT {reference_ms():.2f} ms")
     print(f"{'metric':6s} {'wall ms':>8s} {'CPU ms':>8s}  (least of {arguments.repeats})")
     total = total_cpu = 0.0
     for metric in dialect.metrics():
@@ -82,7 +99,7 @@ def main() -> None:
           f"in threads; median {in_order_median:.1f} ms)")
     print(f"{'total':6s} {together:8.1f} {together_cpu:8.1f}  (all 13 in one thread pool, as 'evaluate' and "
           f"'metrics' compute them; median {together_median:.1f} ms; goal 150 ms wall)")
-    print(f"after: {load()}")
+    print(f"after: {load()}; reference DFT {reference_ms():.2f} ms")
 
 
 if __name__ == "__main__":
