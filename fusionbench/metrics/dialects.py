@@ -17,7 +17,8 @@ registered:
 
 ``compute_in_dialect(dialect, metric, fused, sources)`` takes uint8 arrays as
 :func:`fusionbench.image_io.read_image` decodes them, sources in the dataset's order (visible
-first, then infrared).
+first, then infrared). :meth:`Dialect.compute_many` computes several metrics of one fused image
+with the same values, all their colour planes in one pool of threads.
 """
 from __future__ import annotations
 
