@@ -1,10 +1,11 @@
 """Q^AB/F's per-pixel work for grey levels in two compiled passes (Numba), instead of a dozen
 full-size NumPy maps per source.
 
-From the three images' integer Sobel responses (:func:`fusionbench.metrics.qabf.sobel_responses`)
-each pixel's edge strength and orientation are looked up in QABF's tables (the same values NumPy
-gives), then, per source X, the strength and orientation preservation and the sigmoids'
-exponents (:func:`sigmoid_arguments`); after OpenCV's vectorised exp of a whole strip, the two
+From the three images' integer Sobel responses (computed here: those of
+:func:`fusionbench.metrics.qabf.sobel_responses`) each pixel's edge strength and orientation are
+looked up in QABF's tables (the same values NumPy gives), then, per source X, the strength and
+orientation preservation and the sigmoids' exponents (:func:`sigmoid_arguments`); after OpenCV's
+vectorised exp of a strip of rows, the two
 sigmoids and the weight, summed into ``sum(Q^XF w_X)`` and ``sum(w_X)``
 (:func:`weighted_row_sums_of_exponentials`). The operations are those of
 :func:`fusionbench.metrics.qabf.edge_preservation` in the same order; what differs is the
