@@ -22,6 +22,7 @@ import statistics
 import time
 
 import cv2
+import numpy as np
 
 from fusionbench.datasets.fetching import find_in_mirrors
 from fusionbench.image_io import read_image
@@ -47,8 +48,6 @@ def min_ms(function, repeats: int) -> tuple[float, float, float]:
 def reference_ms() -> float:
     """Least time of a fixed piece of work (OpenCV's DFT of a 768x576 float64 image, one thread):
     the shared machine's speed varies by a third over minutes, and this says how fast it is now."""
-    import numpy as np
-
     previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
     image = np.random.default_rng(0).random((576, 768))
