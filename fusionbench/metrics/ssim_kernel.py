@@ -45,7 +45,9 @@ def _products(fused, first, second, count, i, row):
             row[7, j] = y * f
 
 
-@_compile
+# NumPy's error model: the division needs no zero check (the denominator is at least C1 C2 > 0
+# up to rounding), so the loop vectorises.
+@_compile(error_model="numpy")
 def _ssim_row(filtered, source, radius, c1, c2, out):
     """One row of the SSIM map of the source whose filtered X, X^2, X F rows start at index
     ``source`` of ``filtered`` (F and F^2 at 0 and 1), on the valid columns: the moments as
