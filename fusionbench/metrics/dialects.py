@@ -278,7 +278,7 @@ def _opencv_in_one_thread():
         cv2.setNumThreads(previous)
 
 
-def _pieces(rule: Rule, fused: np.ndarray, sources: list[np.ndarray], plane: Callable = None
+def _pieces(rule: Rule, fused: np.ndarray, sources: list[np.ndarray], plane: Callable | None = None
             ) -> tuple[list[Callable[[], float]], Callable[[list[float]], float]]:
     """The independent calls a rule makes on these images (one per colour plane, or one) and how
     their values combine into the metric's value (the mean of the planes' values, in plane order).

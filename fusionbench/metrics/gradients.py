@@ -87,8 +87,6 @@ def average_gradient(fused: np.ndarray, sources: list[np.ndarray], *, difference
             magnitudes = np.empty(fused.shape)
             central_magnitudes(fused, _central_magnitude_table(), _DOUBLED_GRADIENT_LIMIT, magnitudes)
             return float(np.sum(magnitudes) / ((rows - 1) * (columns - 1)))
-        if fused.dtype == np.uint8 and rows >= 2 and columns >= 2:
-            return float(np.sum(_central_magnitudes(fused)) / ((rows - 1) * (columns - 1)))
         gx, gy = matlab_gradient(fused)
         gx *= gx
         gy *= gy
@@ -145,28 +143,6 @@ def _central_magnitude_table() -> np.ndarray:
     table = np.sqrt(table).ravel()
     table.setflags(write=False)
     return table
-
-
-def _central_magnitudes(image: np.ndarray) -> np.ndarray:
-    """sqrt((gx^2 + gy^2) / 2) per pixel of a uint8 image (the MATLAB gradient of
-    :func:`matlab_gradient`), looked up by |2 gx|, |2 gy| in :func:`_central_magnitude_table`:
-    the values of the float64 computation bit for bit, without its five full-size float maps."""
-    doubled = []
-    levels = image.astype(np.int16)
-    for axis in (1, 0):
-        twice = np.empty(levels.shape, np.int16)
-        inner, ahead, behind = ([slice(None)] * 2 for _ in range(3))
-        inner[axis], ahead[axis], behind[axis] = slice(1, -1), slice(2, None), slice(None, -2)
-        np.subtract(levels[tuple(ahead)], levels[tuple(behind)], out=twice[tuple(inner)])
-        first, second, last, before_last = ([slice(None)] * 2 for _ in range(4))
-        first[axis], second[axis], last[axis], before_last[axis] = 0, 1, -1, -2
-        twice[tuple(first)] = 2 * (levels[tuple(second)] - levels[tuple(first)])
-        twice[tuple(last)] = 2 * (levels[tuple(last)] - levels[tuple(before_last)])
-        doubled.append(twice)
-    index = np.abs(doubled[0]).astype(np.intp)
-    index *= _DOUBLED_GRADIENT_LIMIT + 1
-    index += np.abs(doubled[1])
-    return _central_magnitude_table().take(index)
 
 
 def edge_intensity(fused: np.ndarray) -> float:

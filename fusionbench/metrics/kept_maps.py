@@ -29,6 +29,7 @@ from .filtering import WindowStatistics, check_window_fits, gaussian_kernel_1d, 
 #: budget, a margin over the ~205 used (279,620 pixels: 520x520 and 568x444 pairs, not 640x480).
 KEPT_PIXELS = image_memo.MEMO_BYTES // 240
 
+
 def worth_keeping(shape: tuple[int, ...]) -> bool:
     """True when maps of an image of this shape are kept."""
     return shape[0] * shape[1] <= KEPT_PIXELS
